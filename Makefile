@@ -1,0 +1,41 @@
+# tokenrisk: the targets read like a table of contents.
+# Everything installs from the committed uv.lock; uv itself is bootstrapped with pip if missing.
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+DATA_DIR ?= data
+RUN := $(UV) run --frozen
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+uv-bootstrap:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		{ echo "installing uv with pip"; $(PYTHON) -m pip install --quiet --disable-pip-version-check uv; }
+
+install: uv-bootstrap ## install the project and its tools from uv.lock into .venv
+	$(UV) sync --frozen
+
+demo: install ## run the whole pipeline offline on the demo market and print the sector table
+	$(RUN) tokenrisk run --source demo --data-dir $(DATA_DIR)
+
+test: install ## run the full test suite (fails if no test is collected)
+	@$(RUN) pytest; rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
+
+test-fast: install ## the unit tests only (seconds)
+	$(RUN) pytest -m "not e2e and not airflow"
+
+lint: install ## ruff check + ruff format --check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install ## apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+clean: ## remove generated data (the data dir) and caches
+	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,443 @@
+"""`tokenrisk`: the command-line front end. Thin: parses options, calls the stages, reports.
+
+Exit codes: 0 ok, 1 a gate failed or a source/run error, 2 a usage error (bad date, path,
+source name...). Expected failures print one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+from pipeline.config import Settings
+from pipeline.errors import GateFailed, TokenriskError, UsageError
+from pipeline.lake import Lake
+from pipeline.stages.context import Progress, RunContext, day_range
+
+DEMO_WINDOW = (date(2026, 1, 20), date(2026, 2, 10))
+
+app = typer.Typer(
+    name="tokenrisk",
+    help="Nightly crypto market-risk pipeline: extract -> stage -> build -> publish, gated by "
+    "data-quality checks. Runs offline on the built-in demo market by default.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console()
+if not out.is_terminal:  # piped or logged: keep tables readable instead of wrapping at 80
+    out = Console(width=180)
+err = Console(stderr=True)
+
+
+class Stage(StrEnum):
+    raw = "raw"
+    staged = "staged"
+    marts = "marts"
+
+
+class OutFormat(StrEnum):
+    jsonl = "jsonl"
+    table = "table"
+    parquet = "parquet"
+
+
+StartOpt = Annotated[str | None, typer.Option("--start", help="First UTC day (YYYY-MM-DD).")]
+EndOpt = Annotated[str | None, typer.Option("--end", help="Last UTC day, inclusive (YYYY-MM-DD).")]
+DateOpt = Annotated[
+    str | None, typer.Option("--date", help="One UTC day; same as --start D --end D.")
+]
+SourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="demo (the seeded offline market, default) or live (the public APIs). "
+        "Env: TOKENRISK_SOURCE.",
+    ),
+]
+DataDirOpt = Annotated[
+    str | None,
+    typer.Option("--data-dir", help="Data directory (default ./data). Env: TOKENRISK_DATA_DIR."),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")]
+
+
+class RichBar(Progress):
+    """Progress bars on stderr for interactive use."""
+
+    def __init__(self) -> None:
+        self._bar: RichProgress | None = None
+        self._task = None
+
+    def start(self, label: str, total: int) -> None:
+        self._bar = RichProgress(
+            f"[bold]{label:8}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+            disable=not err.is_terminal,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(label, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def parse_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def resolve_days(start: str | None, end: str | None, day: str | None, source: str) -> list[date]:
+    if day and (start or end):
+        raise UsageError("give either --date or --start/--end, not both")
+    if day:
+        d = parse_day(day, "--date")
+        return [d]
+    if start or end:
+        if not (start and end):
+            raise UsageError("--start and --end go together")
+        return day_range(parse_day(start, "--start"), parse_day(end, "--end"))
+    if source == "demo":
+        return day_range(*DEMO_WINDOW)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    return [yesterday]
+
+
+def make_context(source: str | None, data_dir: str | None, verbose: bool) -> RunContext:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=verbose)],
+        force=True,
+    )
+    for noisy in ("great_expectations", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: a bad TOKENRISK_* variable
+        raise UsageError(
+            f"bad TOKENRISK_* environment setting: {str(exc).splitlines()[0]}"
+        ) from None
+    mode = source or settings.source
+    lake = Lake.at(data_dir if data_dir is not None else settings.data_dir)
+    return RunContext(lake=lake, settings=settings, source_mode=mode, progress=RichBar())
+
+
+def print_stage_summary(ctx: RunContext) -> None:
+    table = Table(title=f"run {ctx.run_id}", title_justify="left")
+    for col in ("stage", "status", "seconds", "details"):
+        table.add_column(col)
+    for name, stat in ctx.stats.get("stages", {}).items():
+        details = {k: v for k, v in stat.items() if k not in ("status", "seconds", "error")}
+        text = ", ".join(f"{k}={v}" for k, v in details.items() if not isinstance(v, dict))
+        for k, v in details.items():
+            if isinstance(v, dict):
+                text += (
+                    (", " if text else "")
+                    + f"{k}: "
+                    + ", ".join(f"{a}={b}" for a, b in v.items() if not isinstance(b, dict))
+                )
+        table.add_row(name, stat.get("status", ""), f"{stat.get('seconds', 0):.1f}", text)
+    out.print(table)
+
+
+def _fmt(value: object, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{value * 100:+.1f}%"
+    if kind == "usd":
+        return f"${value / 1e9:,.2f}B"
+    if kind == "num":
+        return f"{value:+.2f}"
+    return str(value)
+
+
+def print_sector_table(ctx: RunContext) -> None:
+    from pipeline.stages.run import sector_summary
+
+    frame = sector_summary(ctx, last_days=12)
+    table = Table(title="marts.fct_sector_daily (latest days)", title_justify="left")
+    columns = [
+        ("date", "date", "str"),
+        ("sector", "sector", "str"),
+        ("assets", "n_assets", "str"),
+        ("market cap", "market_cap_usd", "usd"),
+        ("1d", "return_1d", "pct"),
+        ("7d", "return_7d", "pct"),
+        ("BTC 1d", "btc_return_1d", "pct"),
+        ("equities 1d", "equity_basket_return_1d", "pct"),
+        ("drawdown 30d", "drawdown_from_30d_high", "pct"),
+        ("corr BTC 30d", "corr_btc_30d", "num"),
+        ("best", "best_asset", "str"),
+        ("worst", "worst_asset", "str"),
+    ]
+    for header, _, kind in columns:
+        table.add_column(header, justify="left" if kind == "str" else "right")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*[_fmt(row[c], kind) for _, c, kind in columns])
+    out.print(table)
+    out.print(f"published: {ctx.lake.warehouse}")
+
+
+def _fail_lines(results) -> None:
+    for r in results:
+        for c in r.checks:
+            if not c.success:
+                err.print(
+                    f"  {r.stage}/{r.dataset}: {c.severity} {c.check} days={c.days[:3]} "
+                    f"sample={c.sample[:3]} {c.message}",
+                    markup=False,
+                )
+
+
+# --------------------------------------------------------------------------- commands
+@app.command()
+def run(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run every stage: extract, stage, build, publish (each gated). Ends with the sector table."""
+    from pipeline.stages.run import run_pipeline
+
+    ctx = make_context(source, data_dir, verbose)
+    days = resolve_days(start, end, date_, ctx.source_mode)
+    err.print(
+        f"tokenrisk run {ctx.run_id}: {days[0]}..{days[-1]} ({len(days)} days), "
+        f"source={ctx.source_mode}, data dir {ctx.lake.root}",
+        markup=False,
+    )
+    try:
+        run_pipeline(ctx, days)
+    finally:
+        print_stage_summary(ctx)
+    print_sector_table(ctx)
+
+
+@app.command()
+def extract(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Fetch every source for the days and land the responses raw (immutable) under raw/."""
+    from pipeline.stages.extract import extract as do_extract
+
+    ctx = make_context(source, data_dir, verbose)
+    days = resolve_days(start, end, date_, ctx.source_mode)
+    n = do_extract(ctx, days)
+    print_stage_summary(ctx)
+    out.print(f"landed {n} responses under {ctx.lake.root / 'raw'}")
+
+
+@app.command()
+def stage(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Parse the newest raw responses into canonical Parquet partitions (gated)."""
+    from pipeline.stages.stage import stage as do_stage
+
+    ctx = make_context(source, data_dir, verbose)
+    days = resolve_days(start, end, date_, ctx.source_mode)
+    do_stage(ctx, days)
+    print_stage_summary(ctx)
+
+
+@app.command()
+def build(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Build a new warehouse file from all staged data; its marts are gated. Publishes nothing."""
+    from pipeline.stages.build import build as do_build
+
+    ctx = make_context(source, data_dir, verbose)
+    path = do_build(ctx)
+    print_stage_summary(ctx)
+    out.print(f"built {path} (gate passed); run `tokenrisk publish` to publish it")
+
+
+@app.command()
+def publish(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Publish the newest build (only if it passed its gate) and export the marts to Parquet."""
+    from pipeline.stages.publish import publish as do_publish
+
+    ctx = make_context(source, data_dir, verbose)
+    days = resolve_days(start, end, date_, "live") if (start or end or date_) else None
+    do_publish(ctx, days=days)
+    print_stage_summary(ctx)
+    print_sector_table(ctx)
+
+
+@app.command()
+def check(
+    stage_: Annotated[
+        Stage, typer.Option("--stage", help="Which stage's gates to run.")
+    ] = Stage.staged,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run one stage's data-quality gates on what is on disk; exit 1 if any fails."""
+    from pipeline.stages.run import check as do_check
+
+    ctx = make_context(None, data_dir, verbose)
+    days = resolve_days(start, end, date_, "live") if (start or end or date_) else None
+    results = do_check(ctx, stage_.value, days)
+    table = Table(title=f"gates: {stage_.value}", title_justify="left")
+    for col in ("dataset", "rows", "checks", "failed", "warnings"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(
+            r.dataset, str(r.n_rows), str(len(r.checks)), str(len(r.failures)), str(len(r.warnings))
+        )
+    out.print(table)
+    failed = [r for r in results if not r.success]
+    if failed:
+        _fail_lines(failed)
+        raise GateFailed(failed[0].describe_failure())
+
+
+@app.command()
+def sources() -> None:
+    """List every source, dataset and endpoint."""
+    from pipeline.config import load_sources
+    from pipeline.sources import REGISTRY
+
+    cfgs = load_sources()
+    table = Table(title="sources", title_justify="left")
+    for col in ("source", "dataset", "endpoint", "rate limit", "notes"):
+        table.add_column(col)
+    for e in REGISTRY:
+        cfg = cfgs[e.source]
+        table.add_row(
+            e.source,
+            e.dataset,
+            cfg.base_url + " " + e.endpoint,
+            f"{cfg.rate_limit_per_minute:g}/min",
+            e.notes,
+        )
+    out.print(table)
+
+
+@app.command()
+def parse(
+    source: Annotated[str, typer.Argument(help="Source name, e.g. coingecko.")],
+    dataset: Annotated[str, typer.Argument(help="Canonical dataset, e.g. spot_prices.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A saved response body (JSON or CSV, optionally .gz) or a raw landing file."
+        ),
+    ],
+    asset: Annotated[
+        str | None,
+        typer.Option(
+            "--asset", help="Asset or ticker the body is for, when the body does not name it."
+        ),
+    ] = None,
+    fmt: Annotated[OutFormat, typer.Option("--format", help="Output format.")] = OutFormat.jsonl,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write here instead of stdout (required for parquet)."),
+    ] = None,
+) -> None:
+    """Parse one saved response with the pipeline's own parser and print canonical rows."""
+    from pipeline.parse_file import parse_file
+
+    frame = parse_file(source, dataset, file, asset)
+    if fmt is OutFormat.parquet:
+        if out_file is None:
+            raise UsageError("--format parquet needs --out FILE")
+        from pipeline.lake import write_parquet_atomic
+
+        write_parquet_atomic(frame, out_file.resolve())
+        return
+    if fmt is OutFormat.table:
+        text = str(frame)
+    else:
+        text = frame.with_columns(
+            [
+                frame[c].dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias(c)
+                for c in frame.columns
+                if frame.schema[c] == frame.schema.get("ts")
+            ]
+        ).write_ndjson()
+    if out_file:
+        out_file.write_text(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def main() -> None:
+    """Console-script entry point: map expected errors to exit codes and one-line messages."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(standalone_mode=False, prog_name="tokenrisk")
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=False)
+        sys.exit(0)
+    except click.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        err.print(f"error: {exc.format_message()}{hint}", markup=False, highlight=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(130)
+    except TokenriskError as exc:
+        err.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

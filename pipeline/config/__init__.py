@@ -1,0 +1,124 @@
+"""Typed configuration: the universe and the sources, from the TOML files beside this module."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).parent
+
+
+class Asset(BaseModel):
+    symbol: str
+    name: str
+    coingecko_id: str
+    role: Literal["member", "reference"] = "member"
+
+
+class Equity(BaseModel):
+    ticker: str
+    stooq_symbol: str
+
+
+class Sector(BaseModel):
+    description: str = ""
+    members: list[str]
+
+
+class Universe(BaseModel):
+    """Assets, sectors and the equity basket tokenrisk tracks."""
+
+    sectors: dict[str, Sector]
+    assets: list[Asset]
+    equities: list[Equity]
+
+    @model_validator(mode="after")
+    def _members_are_assets(self) -> Universe:
+        known = {a.symbol for a in self.assets}
+        for name, sector in self.sectors.items():
+            unknown = sorted(set(sector.members) - known)
+            if unknown:
+                raise ValueError(f"sector {name!r} lists unknown assets {unknown}")
+        return self
+
+    @property
+    def symbols(self) -> list[str]:
+        return [a.symbol for a in self.assets]
+
+    @property
+    def tickers(self) -> list[str]:
+        return [e.ticker for e in self.equities]
+
+    def asset(self, symbol: str) -> Asset:
+        for a in self.assets:
+            if a.symbol == symbol:
+                return a
+        raise KeyError(symbol)
+
+    def sector_of(self, symbol: str) -> str | None:
+        for name, sector in self.sectors.items():
+            if symbol in sector.members:
+                return name
+        return None
+
+    def by_coingecko_id(self) -> dict[str, str]:
+        return {a.coingecko_id: a.symbol for a in self.assets}
+
+    def by_stooq_symbol(self) -> dict[str, str]:
+        return {e.stooq_symbol: e.ticker for e in self.equities}
+
+    def with_synthetic_assets(self, n: int, sector: str = "ai") -> Universe:
+        """A larger universe for benchmarks: n synthetic members added to `sector`."""
+        extra = [
+            Asset(symbol=f"SYN{i:04d}", name=f"Synthetic {i}", coingecko_id=f"synthetic-{i:04d}")
+            for i in range(1, n + 1)
+        ]
+        sectors = dict(self.sectors)
+        sectors[sector] = Sector(
+            description=self.sectors[sector].description,
+            members=[*self.sectors[sector].members, *(a.symbol for a in extra)],
+        )
+        return Universe(sectors=sectors, assets=[*self.assets, *extra], equities=self.equities)
+
+
+class SourceConfig(BaseModel):
+    base_url: str
+    rate_limit_per_minute: float = Field(gt=0)
+    history_days: int | None = None
+    api_key_env: str | None = None
+    api_key_header: str | None = None
+    api_key_param: str | None = None
+
+
+class Settings(BaseSettings):
+    """Run-time settings from the environment (TOKENRISK_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="TOKENRISK_")
+
+    data_dir: Path = Path("data")
+    source: str = "demo"
+    http_timeout_seconds: float = 30.0
+    http_max_attempts: int = 5
+    http_max_wait_seconds: float = 120.0
+    demo_seed: int = 20260205
+    storage_version: str = "v1.1.0"
+
+
+def _read_toml(name: str) -> dict:
+    with open(CONFIG_DIR / name, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@cache
+def load_universe() -> Universe:
+    return Universe.model_validate(_read_toml("universe.toml"))
+
+
+@cache
+def load_sources() -> dict[str, SourceConfig]:
+    return {k: SourceConfig.model_validate(v) for k, v in _read_toml("sources.toml").items()}

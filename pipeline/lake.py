@@ -1,0 +1,180 @@
+"""The data lake: the only module that knows paths, and the only one that writes files.
+
+Every write goes to a temporary name in the target directory, is flushed to disk and then
+renamed into place, so a reader (or a crashed run) never sees half a file. Raw responses are
+write-once: landing a raw file whose name exists is an error, never an overwrite.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.errors import UsageError
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(target: Path, *, exclusive: bool = False) -> Iterator[Path]:
+    """Yield a temp path next to `target`; on success move it into place atomically.
+
+    With `exclusive`, the final step fails if `target` already exists (write-once files).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        if exclusive:
+            os.link(tmp, target)  # fails with FileExistsError instead of replacing
+            tmp.unlink()
+        else:
+            os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes_atomic(target: Path, data: bytes, *, exclusive: bool = False) -> None:
+    with atomic_path(target, exclusive=exclusive) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json_atomic(target: Path, obj: object) -> None:
+    text = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
+    write_bytes_atomic(target, text.encode())
+
+
+def write_parquet_atomic(df: pl.DataFrame, target: Path) -> None:
+    """Write one Parquet file deterministically (same rows -> same bytes)."""
+    with atomic_path(target) as tmp:
+        df.write_parquet(tmp, compression="zstd", statistics=True, row_group_size=1_000_000)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Paths of one data dir (see docs/design.md section 3)."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, data_dir: str | Path) -> Lake:
+        text = str(data_dir)
+        if "://" in text:
+            raise UsageError(f"data dir {text!r}: only local paths are supported so far")
+        root = Path(text).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"data dir {text!r} exists and is not a directory")
+        return cls(root)
+
+    # raw landing ---------------------------------------------------------------
+    def raw_dir(self, source: str, dataset: str, day: date) -> Path:
+        return self.root / "raw" / f"source={source}" / f"dataset={dataset}" / f"date={day}"
+
+    def raw_file(self, source: str, dataset: str, day: date, run_id: str, page: str) -> Path:
+        return self.raw_dir(source, dataset, day) / f"{run_id}-{page}.json.gz"
+
+    def land_raw(self, path: Path, record: dict) -> None:
+        """Write one raw response record, gzipped; refuses to overwrite (immutable landing)."""
+        payload = json.dumps(record, sort_keys=True).encode()
+        data = gzip.compress(payload, compresslevel=6, mtime=0)
+        try:
+            write_bytes_atomic(path, data, exclusive=True)
+        except FileExistsError:
+            raise FileExistsError(f"raw file {path} exists; raw landing never overwrites") from None
+
+    @staticmethod
+    def read_raw(path: Path) -> dict:
+        return json.loads(gzip.decompress(path.read_bytes()))
+
+    def latest_raw(self, source: str, dataset: str, day: date) -> dict[str, list[Path]]:
+        """For each key (asset/ticker), the pages landed by the newest run that fetched it.
+
+        File names are `<run_id>-<key>.<page>.json.gz`; run ids sort by time.
+        """
+        folder = self.raw_dir(source, dataset, day)
+        if not folder.is_dir():
+            return {}
+        by_key: dict[str, dict[str, list[Path]]] = {}
+        for path in folder.glob("*.json.gz"):
+            run_id, _, rest = path.name.partition("-")
+            key = rest.removesuffix(".json.gz").rsplit(".", 1)[0]
+            by_key.setdefault(key, {}).setdefault(run_id, []).append(path)
+        return {key: sorted(runs[max(runs)]) for key, runs in sorted(by_key.items())}
+
+    # staged --------------------------------------------------------------------
+    def staged_dir(self, dataset: str) -> Path:
+        return self.root / "staged" / dataset
+
+    def staged_file(self, dataset: str, day: date) -> Path:
+        return self.staged_dir(dataset) / f"date={day}" / "part-0.parquet"
+
+    def staged_days(self, dataset: str) -> list[date]:
+        folder = self.staged_dir(dataset)
+        if not folder.is_dir():
+            return []
+        days = [
+            date.fromisoformat(p.parent.name.removeprefix("date="))
+            for p in folder.glob("date=*/part-0.parquet")
+        ]
+        return sorted(days)
+
+    def staged_glob(self, dataset: str) -> str:
+        return str(self.staged_dir(dataset) / "date=*" / "part-0.parquet")
+
+    def staged_ledger(self, dataset: str, day: date) -> Path:
+        """Gate record of one staged partition: its checksum and the gate verdict."""
+        return self.root / "quality" / "staged" / dataset / f"date={day}.json"
+
+    # quarantine, quality, runs -------------------------------------------------
+    def quarantine_file(self, stage: str, dataset: str, day: date | None, run_id: str) -> Path:
+        part = f"date={day}" if day else "date=all"
+        return self.root / "quarantine" / stage / dataset / part / f"{run_id}.parquet"
+
+    def quality_file(self, run_id: str, stage: str) -> Path:
+        return self.root / "quality" / run_id / f"{stage}.json"
+
+    def run_manifest(self, run_id: str) -> Path:
+        return self.root / "runs" / f"{run_id}.json"
+
+    # warehouse and marts -------------------------------------------------------
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "tokenrisk.duckdb"
+
+    def build_file(self, run_id: str) -> Path:
+        return self.root / "warehouse" / "builds" / f"{run_id}.duckdb"
+
+    def builds(self) -> list[Path]:
+        return sorted((self.root / "warehouse" / "builds").glob("*.duckdb"))
+
+    def mart_file(self, table: str, day: date) -> Path:
+        return self.root / "marts" / table / f"date={day}" / "part-0.parquet"
+
+    def demo_truth_file(self, dataset: str, day: date) -> Path:
+        return self.root / "demo_truth" / dataset / f"date={day}" / "part-0.parquet"
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

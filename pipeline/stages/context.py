@@ -1,0 +1,108 @@
+"""What every stage needs: the lake, the universe, settings, the run id and a progress reporter."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from pipeline.config import Settings, Universe, load_sources, load_universe
+from pipeline.errors import UsageError
+from pipeline.http import HttpClient
+from pipeline.lake import Lake, write_json_atomic
+
+log = logging.getLogger("tokenrisk")
+
+SOURCE_MODES = ("demo", "live")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S%fZ") + "_" + secrets.token_hex(3)
+
+
+def day_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise UsageError(f"--end {end} is before --start {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+class Progress:
+    """Progress callbacks; the CLI swaps in a rich progress bar, Airflow keeps the log lines."""
+
+    def start(self, label: str, total: int) -> None:
+        log.info("%s: %d steps", label, total)
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@dataclass
+class RunContext:
+    lake: Lake
+    settings: Settings
+    source_mode: str = "demo"
+    universe: Universe = field(default_factory=load_universe)
+    run_id: str = field(default_factory=new_run_id)
+    progress: Progress = field(default_factory=Progress)
+    transport_factory: Callable[[], httpx.BaseTransport] | None = None
+    stats: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.source_mode not in SOURCE_MODES:
+            raise UsageError(
+                f"unknown source {self.source_mode!r} (choose one of: {', '.join(SOURCE_MODES)})"
+            )
+
+    def http_client(self) -> HttpClient:
+        """The one HTTP client of this run: demo market transport or the real network."""
+        transport = self.transport_factory() if self.transport_factory else None
+        if transport is None and self.source_mode == "demo":
+            from pipeline.demo import serve
+
+            transport = serve.demo_transport(self.universe, self.settings)
+        return HttpClient(
+            load_sources(),
+            transport=transport,
+            timeout=self.settings.http_timeout_seconds,
+            max_attempts=self.settings.http_max_attempts,
+            max_wait=self.settings.http_max_wait_seconds,
+            # the demo market has no rate limit to respect; the live APIs do
+            pace=self.source_mode == "live",
+            sleep=(lambda s: None) if self.source_mode == "demo" else time.sleep,
+        )
+
+    @contextmanager
+    def stage_timer(self, name: str) -> Iterator[dict]:
+        entry: dict = {"status": "running"}
+        self.stats.setdefault("stages", {})[name] = entry
+        t0 = time.perf_counter()
+        try:
+            yield entry
+            entry["status"] = "ok"
+        except Exception as exc:
+            entry["status"] = "failed"
+            entry["error"] = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            entry["seconds"] = round(time.perf_counter() - t0, 3)
+
+    def write_manifest(self, status: str, **extra: object) -> None:
+        manifest = {
+            "run_id": self.run_id,
+            "status": status,
+            "source": self.source_mode,
+            "finished_at": datetime.now(UTC).isoformat(),
+            **self.stats,
+            **extra,
+        }
+        write_json_atomic(self.lake.run_manifest(self.run_id), manifest)

@@ -1,0 +1,96 @@
+"""Publish stage: swap in the gated build as warehouse/tokenrisk.duckdb and export the marts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipeline.errors import GateFailed, TokenriskError
+from pipeline.lake import write_parquet_atomic
+from pipeline.stages.context import RunContext
+from pipeline.warehouse import query_frame
+from pipeline.warehouse.publish import write_published
+
+log = logging.getLogger("tokenrisk.publish")
+KEEP_BUILDS = 3
+
+
+def build_verdict(build_file: Path) -> str:
+    ledger = build_file.with_suffix(".json")
+    if not ledger.exists():
+        return "unknown"
+    return json.loads(ledger.read_text()).get("gate", "unknown")
+
+
+def latest_build(ctx: RunContext) -> Path:
+    """The newest build; refuse if its marts gate did not pass."""
+    builds = ctx.lake.builds()
+    if not builds:
+        raise TokenriskError(
+            f"publish: no build under {ctx.lake.root / 'warehouse' / 'builds'}; run build first"
+        )
+    newest = builds[-1]
+    verdict = build_verdict(newest)
+    if verdict != "passed":
+        raise GateFailed(
+            f"publish: the newest build {newest.stem} has gate status '{verdict}'; "
+            "refusing to publish it (fix the data and run build again)"
+        )
+    return newest
+
+
+def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> int:
+    """Write marts/<table>/date=D/part-0.parquet for the given days (all days when None)."""
+    con = duckdb.connect(str(build_file), read_only=True)
+    written = 0
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
+        for table in tables:
+            if days:
+                frame = query_frame(
+                    con,
+                    f"select * from marts.{table} where date between ? and ? order by all",
+                    [min(days), max(days)],
+                )
+            else:
+                frame = query_frame(con, f"select * from marts.{table} order by all")
+            for (day,), part in frame.group_by("date", maintain_order=True):
+                write_parquet_atomic(part, ctx.lake.mart_file(table, day))
+                written += 1
+    finally:
+        con.close()
+    return written
+
+
+def prune_builds(ctx: RunContext, keep: int = KEEP_BUILDS) -> None:
+    for old in ctx.lake.builds()[:-keep]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
+def publish(
+    ctx: RunContext, build_file: Path | None = None, days: list[date] | None = None
+) -> dict[str, int]:
+    """Publish `build_file` (default: the newest build, which must have passed its gate)."""
+    with ctx.stage_timer("publish") as stat:
+        build_file = build_file or latest_build(ctx)
+        if build_verdict(build_file) != "passed":
+            raise GateFailed(
+                f"publish: build {build_file.stem} did not pass its gate; nothing published"
+            )
+        counts = write_published(build_file, ctx.lake.warehouse, ctx.settings.storage_version)
+        stat["tables"] = counts
+        stat["mart_files"] = export_marts(ctx, build_file, days)
+        stat["build"] = build_file.stem
+        prune_builds(ctx)
+    log.info("published %s from build %s", ctx.lake.warehouse, build_file.stem)
+    return counts

@@ -1,0 +1,159 @@
+"""Stage: parse landed raw responses into canonical Parquet, one partition per UTC day, gated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from datetime import date
+
+import polars as pl
+
+from pipeline.config import load_sources
+from pipeline.errors import GateFailed, ParseError, SourceError
+from pipeline.lake import write_json_atomic, write_parquet_atomic
+from pipeline.quality.frames import PARTITION, staged_frames
+from pipeline.quality.gate import GateResult, run_checks
+from pipeline.quality.suites import staged_suite
+from pipeline.schemas import KEYS, conform, empty, time_column
+from pipeline.sources.base import SourceDataset
+from pipeline.stages.context import RunContext
+from pipeline.stages.extract import select_datasets
+
+log = logging.getLogger("tokenrisk.stage")
+
+
+def parse_day(ctx: RunContext, entry: SourceDataset, day: date) -> pl.DataFrame:
+    """Parse the newest landed response of every key of one source/dataset/day."""
+    expected = [s.key for s in entry.requests(day, ctx.universe, load_sources()[entry.source])]
+    landed = ctx.lake.latest_raw(entry.source, entry.dataset, day)
+    missing = [k for k in expected if k not in landed]
+    if missing:
+        raise SourceError(
+            f"stage {entry.source}/{entry.dataset} {day}: no raw response for {missing[:5]} "
+            f"under {ctx.lake.raw_dir(entry.source, entry.dataset, day)}; run extract first"
+        )
+    frames = []
+    for key in expected:
+        for path in landed[key]:
+            record = ctx.lake.read_raw(path)
+            try:
+                frames.append(entry.parse(record["response"]["body"], key))
+            except ParseError as exc:
+                raise ParseError(
+                    f"{exc.message} [raw file {path.relative_to(ctx.lake.root)}]"
+                ) from None
+    return pl.concat(frames) if frames else empty(entry.dataset)
+
+
+def clean_day(dataset: str, df: pl.DataFrame, day: date) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Keep the day's rows, drop exact key duplicates, sort by key: deterministic output."""
+    tcol = time_column(dataset)
+    in_day = (pl.col(tcol).dt.date() if df.schema[tcol] != pl.Date else pl.col(tcol)) == day
+    kept = df.filter(in_day)
+    deduped = kept.unique(subset=KEYS[dataset], keep="last", maintain_order=True).sort(
+        KEYS[dataset]
+    )
+    counts = {
+        "rows_parsed": df.height,
+        "rows_outside_day": df.height - kept.height,
+        "duplicate_keys_dropped": kept.height - deduped.height,
+    }
+    return deduped, counts
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def gate_staged(ctx: RunContext, dataset: str, rows: pl.DataFrame) -> GateResult:
+    return run_checks(
+        "staged",
+        dataset,
+        staged_frames(dataset, rows),
+        staged_suite(dataset, ctx.universe),
+        PARTITION,
+    )
+
+
+def quarantine(ctx: RunContext, result: GateResult) -> list[str]:
+    """Write the rows that failed error-level checks under quarantine/, one file per day."""
+    if result.bad_rows is None or result.bad_rows.is_empty():
+        return []
+    written = []
+    bad = result.bad_rows
+    for (day,), part in bad.group_by(PARTITION, maintain_order=True):
+        day_value = date.fromisoformat(str(day))
+        path = ctx.lake.quarantine_file(result.stage, result.dataset, day_value, ctx.run_id)
+        write_parquet_atomic(part, path)
+        written.append(str(path.relative_to(ctx.lake.root)))
+    return written
+
+
+def save_gate_results(ctx: RunContext, stage: str, results: list[GateResult]) -> None:
+    path = ctx.lake.quality_file(ctx.run_id, stage)
+    existing = json.loads(path.read_text()) if path.exists() else []
+    write_json_atomic(path, existing + [r.to_json() for r in results])
+
+
+def fail_gate(ctx: RunContext, result: GateResult) -> GateFailed:
+    files = quarantine(ctx, result)
+    save_gate_results(ctx, result.stage, [result])
+    where = (
+        f"; {result.bad_rows.height} row(s) quarantined under "
+        f"quarantine/{result.stage}/{result.dataset}/"
+        if files
+        else ""
+    )
+    return GateFailed(result.describe_failure() + where, [result.to_json()])
+
+
+def stage(ctx: RunContext, days: list[date], datasets: list[str] | None = None) -> dict[str, int]:
+    """Stage every dataset for `days`; writes nothing for a dataset whose gate fails."""
+    by_dataset: dict[str, list[SourceDataset]] = defaultdict(list)
+    for entry in select_datasets(datasets):
+        by_dataset[entry.dataset].append(entry)
+    written: dict[str, int] = {}
+    with ctx.stage_timer("stage") as stat:
+        ctx.progress.start("stage", len(by_dataset) * len(days))
+        try:
+            for dataset, entries in by_dataset.items():
+                parts: list[pl.DataFrame] = []
+                counts: dict[str, int] = defaultdict(int)
+                for day in days:
+                    raw = [parse_day(ctx, e, day) for e in entries]
+                    cleaned, c = clean_day(dataset, pl.concat(raw), day)
+                    for k, v in c.items():
+                        counts[k] += v
+                    parts.append(cleaned.with_columns(pl.lit(day).alias(PARTITION)))
+                    ctx.progress.advance()
+                rows = pl.concat(parts)
+                result = gate_staged(ctx, dataset, rows)
+                if not result.success:
+                    raise fail_gate(ctx, result)
+                save_gate_results(ctx, "staged", [result])
+                for day, part in zip(days, parts, strict=True):
+                    path = ctx.lake.staged_file(dataset, day)
+                    write_parquet_atomic(conform(part, dataset), path)
+                    write_json_atomic(
+                        ctx.lake.staged_ledger(dataset, day),
+                        {
+                            "sha256": file_sha256(path),
+                            "run_id": ctx.run_id,
+                            "gate": "passed",
+                            "rows": part.height,
+                        },
+                    )
+                written[dataset] = rows.height
+                stat.setdefault("datasets", {})[dataset] = {"rows": rows.height, **counts}
+                log.info(
+                    "stage %s: %d rows over %d day(s) %s",
+                    dataset,
+                    rows.height,
+                    len(days),
+                    dict(counts),
+                )
+        finally:
+            ctx.progress.stop()
+    return written

@@ -1,0 +1,89 @@
+"""SQL models: discovered from sql/<layer>/*.sql, ordered by the references in their SQL."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import yaml
+
+from pipeline.errors import TokenriskError
+
+LAYERS = ("staging", "intermediate", "marts")
+MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "table"}
+REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
+SEEDS = {"staging.seed_sector_members"}
+
+
+def sql_dir() -> Path:
+    override = os.environ.get("TOKENRISK_SQL_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "sql"
+
+
+@dataclass(frozen=True)
+class Model:
+    layer: str
+    name: str
+    sql: str
+    path: Path
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def materialization(self) -> str:
+        return MATERIALIZATION[self.layer]
+
+    def refs(self) -> set[str]:
+        body = re.sub(r"--[^\n]*", "", self.sql)
+        return {f"{a}.{b}" for a, b in REF.findall(body)} - {self.qualified}
+
+
+def discover(root: Path | None = None) -> list[Model]:
+    root = root or sql_dir()
+    models = [
+        Model(layer, path.stem, path.read_text(), path)
+        for layer in LAYERS
+        for path in sorted((root / layer).glob("*.sql"))
+    ]
+    if not models:
+        raise TokenriskError(f"no SQL models found under {root}")
+    return models
+
+
+def build_order(models: list[Model]) -> list[Model]:
+    """Topological order from the `layer.name` references in each model's SQL."""
+    by_name = {m.qualified: m for m in models}
+    graph: dict[str, set[str]] = {}
+    for m in models:
+        unknown = m.refs() - by_name.keys() - SEEDS
+        if unknown:
+            raise TokenriskError(
+                f"model {m.qualified} ({m.path.name}) references unknown {sorted(unknown)}"
+            )
+        graph[m.qualified] = m.refs() - SEEDS
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise TokenriskError(f"SQL models form a cycle: {exc.args[1]}") from None
+    return [by_name[name] for name in order]
+
+
+def load_docs(root: Path | None = None) -> dict[str, dict]:
+    """Descriptions from sql/<layer>/_models.yml: {"layer.name": {"description", "columns"}}."""
+    root = root or sql_dir()
+    docs: dict[str, dict] = {}
+    for layer in LAYERS:
+        path = root / layer / "_models.yml"
+        if not path.exists():
+            continue
+        for entry in yaml.safe_load(path.read_text()).get("models", []):
+            docs[f"{layer}.{entry['name']}"] = {
+                "description": entry.get("description", ""),
+                "columns": entry.get("columns", {}) or {},
+            }
+    return docs
