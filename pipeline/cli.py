@@ -13,13 +13,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from pipeline.config import Settings
 from pipeline.errors import GateFailed, TokenriskError, UsageError
@@ -40,7 +40,7 @@ app = typer.Typer(
 out = Console()
 if not out.is_terminal:  # piped or logged: keep tables readable instead of wrapping at 80
     out = Console(width=180)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Stage(StrEnum):
@@ -424,16 +424,17 @@ def main() -> None:
     command = typer.main.get_command(app)
     try:
         command.main(standalone_mode=False, prog_name="tokenrisk")
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else "", err=False)
-        sys.exit(0)
-    except click.UsageError as exc:
-        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
-        err.print(f"error: {exc.format_message()}{hint}", markup=False, highlight=False)
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted", markup=False)
         sys.exit(130)
+    except TyperException as exc:  # click's usage errors, as vendored by typer
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            out.print(ctx.get_help(), markup=False, highlight=False)
+            sys.exit(0)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        err.print(f"error: {exc.format_message()}{hint}", markup=False, highlight=False)
+        sys.exit(getattr(exc, "exit_code", 2))
     except TokenriskError as exc:
         err.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

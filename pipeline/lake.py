@@ -166,8 +166,12 @@ class Lake:
     def build_file(self, run_id: str) -> Path:
         return self.root / "warehouse" / "builds" / f"{run_id}.duckdb"
 
+    def build_ledger(self, run_id: str) -> Path:
+        return self.build_file(run_id).with_suffix(".json")
+
     def builds(self) -> list[Path]:
-        return sorted((self.root / "warehouse" / "builds").glob("*.duckdb"))
+        """Build attempts, oldest first, as their ledger files (`<run_id>.json`)."""
+        return sorted((self.root / "warehouse" / "builds").glob("*.json"))
 
     def mart_file(self, table: str, day: date) -> Path:
         return self.root / "marts" / table / f"date={day}" / "part-0.parquet"

@@ -121,11 +121,15 @@ def run_checks(
             continue
         pdf = _to_pandas(frame)
         suite = gx.ExpectationSuite(name=f"{stage}.{dataset}.{frame_name}")
-        for check in frame_checks:
-            suite.add_expectation(getattr(gx.expectations, check.expectation)(**check.kwargs))
+        for i, check in enumerate(frame_checks):
+            expectation = getattr(gx.expectations, check.expectation)
+            suite.add_expectation(expectation(**check.kwargs, meta={"check": i}))
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         validation = batch.validate(suite, result_format="COMPLETE")
-        for check, res in zip(frame_checks, validation.results, strict=True):
+        # GX does not keep the suite's order in its results: match them by our own tag
+        by_check = {int(r.expectation_config.meta["check"]): r for r in validation.results}
+        for i, check in enumerate(frame_checks):
+            res = by_check[i]
             error = _errored(res)
             index = list(res.result.get("unexpected_index_list") or [])
             days = sorted({str(frame[day_column][i]) for i in index}) if index else []

@@ -111,17 +111,24 @@ def gate_marts(ctx: RunContext, build_file: Path) -> list[GateResult]:
 
 def build(ctx: RunContext) -> Path:
     """Build a new warehouse file from all staged data and gate its marts; returns its path."""
+    ledger = ctx.lake.build_ledger(ctx.run_id)
     with ctx.stage_timer("build") as stat:
-        verify_staged_inputs(ctx)
-        target = ctx.lake.build_file(ctx.run_id)
-        counts = build_warehouse(ctx.lake, ctx.universe, target, all_datasets())
+        try:
+            verify_staged_inputs(ctx)
+            target = ctx.lake.build_file(ctx.run_id)
+            counts = build_warehouse(ctx.lake, ctx.universe, target, all_datasets())
+        except Exception as exc:
+            # record the failed attempt: `publish` must not fall back to an older build
+            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            write_json_atomic(ledger, {"run_id": ctx.run_id, "gate": "failed", "error": reason})
+            raise
         stat["tables"] = counts
     with ctx.stage_timer("gate_marts") as stat:
         results = gate_marts(ctx, target)
         save_gate_results(ctx, "marts", results)
         passed = all(r.success for r in results)
         write_json_atomic(
-            target.with_suffix(".json"),
+            ledger,
             {"run_id": ctx.run_id, "gate": "passed" if passed else "failed", "tables": counts},
         )
         stat["checks"] = sum(len(r.checks) for r in results)

@@ -33,12 +33,12 @@ def latest_build(ctx: RunContext) -> Path:
         raise TokenriskError(
             f"publish: no build under {ctx.lake.root / 'warehouse' / 'builds'}; run build first"
         )
-    newest = builds[-1]
+    newest = builds[-1].with_suffix(".duckdb")
     verdict = build_verdict(newest)
-    if verdict != "passed":
+    if verdict != "passed" or not newest.exists():
         raise GateFailed(
             f"publish: the newest build {newest.stem} has gate status '{verdict}'; "
-            "refusing to publish it (fix the data and run build again)"
+            "refusing to publish (fix the data and run build again)"
         )
     return newest
 
@@ -73,8 +73,8 @@ def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> 
 
 def prune_builds(ctx: RunContext, keep: int = KEEP_BUILDS) -> None:
     for old in ctx.lake.builds()[:-keep]:
+        old.with_suffix(".duckdb").unlink(missing_ok=True)
         old.unlink(missing_ok=True)
-        old.with_suffix(".json").unlink(missing_ok=True)
 
 
 def publish(
