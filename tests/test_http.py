@@ -124,7 +124,7 @@ def test_fetch_and_land_writes_raw_gzip_with_metadata_and_redacts_key(lake):
         pace=False,
         environ={"COINGECKO_API_KEY": secret},
     )
-    response, path = c.fetch_and_land(SPEC, lake, "20260206T003000000000Z_abc", "TAO.000")
+    _, path = c.fetch_and_land(SPEC, lake, "20260206T003000000000Z_abc", "TAO.000")
     assert script.requests[0].headers["x-cg-demo-api-key"] == secret  # the key is sent...
     raw = path.read_bytes()
     assert secret.encode() not in gzip.decompress(raw)  # ...and never landed
