@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -164,3 +165,10 @@ def test_comments_are_applied(tiny_build):
 def test_build_without_staged_data_is_a_clear_error(lake, tmp_path):
     with pytest.raises(TokenriskError, match="no staged data for"):
         build_warehouse(lake, TINY, tmp_path / "b.duckdb", ["spot_prices", "equity_prices"])
+
+
+def test_docs_tables_md_is_current():
+    from pipeline.warehouse.docs import render
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "tables.md"
+    assert path.read_text() == render(), "run: uv run python -m pipeline.warehouse.docs"
