@@ -44,7 +44,10 @@ def latest_build(ctx: RunContext) -> Path:
 
 
 def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> int:
-    """Write marts/<table>/date=D/part-0.parquet for the given days (all days when None)."""
+    """Write marts/<table>/date=D/part-0.parquet for the given days (all days when None).
+
+    The files hold every column but `date`, which is the partition key in the path.
+    """
     con = duckdb.connect(str(build_file), read_only=True)
     written = 0
     try:
@@ -63,8 +66,10 @@ def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> 
                 )
             else:
                 frame = query_frame(con, f"select * from marts.{table} order by all")
+            # hive convention: the partition value lives in the path, not in the file, so
+            # pyarrow/pandas/polars/DuckDB readers of the directory agree on its type
             for (day,), part in frame.group_by("date", maintain_order=True):
-                write_parquet_atomic(part, ctx.lake.mart_file(table, day))
+                write_parquet_atomic(part.drop("date"), ctx.lake.mart_file(table, day))
                 written += 1
     finally:
         con.close()

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from tests.conftest import run_cli
+from tests.e2e.conftest import WINDOW
 
 pytestmark = pytest.mark.e2e
-WINDOW = ("--start", "2026-01-20", "--end", "2026-02-10")
 
 
 def marts(data_dir: Path) -> dict[str, pl.DataFrame]:
@@ -31,14 +31,6 @@ def marts(data_dir: Path) -> dict[str, pl.DataFrame]:
         }
     finally:
         con.close()
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("demo") / "data"
-    result = run_cli("run", "--source", "demo", *WINDOW, "--data-dir", str(data), check=True)
-    assert "marts.fct_sector_daily" in result.stdout
-    return data
 
 
 @pytest.fixture
@@ -98,6 +90,9 @@ def test_marts_exported_and_manifest_written(demo_dir):
     part = demo_dir / "marts" / "fct_sector_daily" / "date=2026-02-05" / "part-0.parquet"
     exported = pl.read_parquet(part)
     assert exported.height == 1 and exported["sector"][0] == "ai"
+    assert "date" not in exported.columns  # the partition key lives in the path
+    every_day = pl.read_parquet(demo_dir / "marts" / "fct_sector_daily")
+    assert every_day["date"].dtype == pl.Date and every_day.height == 22
     manifests = list((demo_dir / "runs").glob("*.json"))
     assert len(manifests) == 1
     manifest = json.loads(manifests[0].read_text())
