@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
@@ -139,10 +140,10 @@ def make_context(source: str | None, data_dir: str | None, verbose: bool) -> Run
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic ValidationError: a bad TOKENRISK_* variable
-        raise UsageError(
-            f"bad TOKENRISK_* environment setting: {str(exc).splitlines()[0]}"
-        ) from None
+    except ValidationError as exc:  # a bad TOKENRISK_* variable
+        first = exc.errors()[0]
+        name = "TOKENRISK_" + str(first["loc"][0]).upper() if first["loc"] else "TOKENRISK_*"
+        raise UsageError(f"environment variable {name}: {first['msg']}") from None
     mode = source or settings.source
     lake = Lake.at(data_dir if data_dir is not None else settings.data_dir)
     return RunContext(lake=lake, settings=settings, source_mode=mode, progress=RichBar())

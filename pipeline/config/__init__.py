@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     http_max_attempts: int = 5
     http_max_wait_seconds: float = 120.0
     demo_seed: int = 20260205
-    storage_version: str = "v1.1.0"
+    # DuckDB storage version of the published file: v1.1.0 opens in DuckDB 1.1 and later
+    storage_version: str = Field(default="v1.1.0", pattern=r"^v\d+\.\d+\.\d+$")
 
 
 def _read_toml(name: str) -> dict:

@@ -1,4 +1,4 @@
-"""Render docs/tables.md from the SQL models' YAML descriptions (`python -m pipeline.warehouse.docs`)."""
+"""Render docs/tables.md from the SQL models' YAML (`python -m pipeline.warehouse.docs`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def render() -> str:
             continue
         parts.append(f"\n## {layer} ({MATERIALIZATION[layer]}s)\n")
         for name, doc in entries.items():
-            parts.append(f"\n### `{name}`\n\n{doc['description']}\n\n| column | description |\n|---|---|\n")
+            parts.append(f"\n### `{name}`\n\n{doc['description']}\n\n")
+            parts.append("| column | description |\n|---|---|\n")
             parts.extend(f"| `{col}` | {text} |\n" for col, text in doc["columns"].items())
     return "".join(parts)
 
