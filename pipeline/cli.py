@@ -394,6 +394,8 @@ def parse(
     ] = None,
 ) -> None:
     """Parse one saved response with the pipeline's own parser and print canonical rows."""
+    import polars as pl
+
     from pipeline.parse_file import parse_file
 
     frame = parse_file(source, dataset, file, asset)
@@ -407,12 +409,11 @@ def parse(
     if fmt is OutFormat.table:
         text = str(frame)
     else:
+        iso = "%Y-%m-%dT%H:%M:%S%.fZ"  # ISO-8601 UTC
         text = frame.with_columns(
-            [
-                frame[c].dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias(c)
-                for c in frame.columns
-                if frame.schema[c] == frame.schema.get("ts")
-            ]
+            pl.col(c).dt.strftime(iso) for c, t in frame.schema.items() if t == pl.Datetime
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime)
         ).write_ndjson()
     if out_file:
         out_file.write_text(text)

@@ -1,0 +1,70 @@
+"""CLI commands that need no pipeline run: parse, sources, help."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from tests.conftest import run_cli, sample
+
+
+def test_parse_coingecko_sample_as_jsonl():
+    path = sample("coingecko/coins_id_market_chart_range_oas_example.json")
+    result = run_cli(
+        "parse", "coingecko", "spot_prices", str(path), "--asset", "BTC", "--format", "jsonl"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2
+    assert rows[0] == {
+        "ts": "2026-05-17T14:24:59.041Z",
+        "asset": "BTC",
+        "source": "coingecko",
+        "price_usd": 77953.82550382407,
+        "market_cap_usd": 1560631481361.8042,
+        "volume_usd": 18688431751.857048,
+    }
+
+
+def test_parse_reads_gzip_and_raw_landing_records(tmp_path):
+    body = sample("coingecko/coins_id_market_chart_range_oas_example.json").read_text()
+    record = {"request": {"key": "TAO"}, "response": {"body": body, "status": 200}}
+    path = tmp_path / "x.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(record).encode()))
+    result = run_cli("parse", "coingecko", "spot_prices", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["asset"] == "TAO"  # key from the record
+
+
+def test_parse_errors_are_one_line_exit_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"prices": [[1, 2]')
+    cases = [
+        (("parse", "coingecko", "spot_prices", str(bad), "--asset", "TAO"), "not JSON"),
+        (("parse", "nosuch", "spot_prices", str(bad), "--asset", "TAO"), "unknown source/dataset"),
+        (
+            ("parse", "coingecko", "spot_prices", str(tmp_path / "missing.json"), "--asset", "TAO"),
+            "no such file",
+        ),
+        (("parse", "coingecko", "spot_prices", str(bad)), "pass --asset"),
+    ]
+    for args, needle in cases:
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], (args, result.stderr)
+
+
+def test_sources_lists_every_endpoint():
+    result = run_cli("sources")
+    assert result.returncode == 0
+    assert "market_chart/range" in result.stdout and "/q/d/l/" in result.stdout
+
+
+def test_help_explains_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("run", "extract", "stage", "build", "publish", "check", "parse"):
+        assert command in result.stdout
+    run_help = run_cli("run", "--help")
+    assert "--data-dir" in run_help.stdout and "TOKENRISK_DATA_DIR" in run_help.stdout
