@@ -7,7 +7,7 @@ DATA_DIR ?= data
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format bench clean
+.PHONY: help install demo test test-fast lint format bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ lint: install ## ruff check + ruff format --check
 format: install ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+bench: install ## benchmark every stage on a scaled demo market (figures: table + JSON under $(DATA_DIR)/bench/)
+	$(RUN) tokenrisk bench --data-dir $(DATA_DIR)
+
+docs: install ## regenerate docs/tables.md from sql/*/_models.yml
+	$(RUN) python -m pipeline.warehouse.docs
 
 clean: ## remove generated data (the data dir) and caches
 	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 from datetime import date
 
@@ -129,7 +130,11 @@ def stage(ctx: RunContext, days: list[date], datasets: list[str] | None = None) 
                     parts.append(cleaned.with_columns(pl.lit(day).alias(PARTITION)))
                     ctx.progress.advance()
                 rows = pl.concat(parts)
+                t_gate = time.perf_counter()
                 result = gate_staged(ctx, dataset, rows)
+                stat["gate_seconds"] = round(
+                    stat.get("gate_seconds", 0.0) + time.perf_counter() - t_gate, 3
+                )
                 if not result.success:
                     raise fail_gate(ctx, result)
                 save_gate_results(ctx, "staged", [result])
