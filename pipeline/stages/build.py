@@ -17,7 +17,7 @@ from pipeline.quality.suites import mart_suite
 from pipeline.sources import datasets as all_datasets
 from pipeline.stages.context import RunContext
 from pipeline.stages.stage import fail_gate, file_sha256, gate_staged, save_gate_results
-from pipeline.warehouse import query_frame
+from pipeline.warehouse import mart_tables, query_frame
 from pipeline.warehouse.build import build_warehouse
 
 log = logging.getLogger("tokenrisk.build")
@@ -91,12 +91,7 @@ def mart_frames(
 def gate_marts(ctx: RunContext, build_file: Path) -> list[GateResult]:
     con = duckdb.connect(str(build_file), read_only=True)
     try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
+        tables = mart_tables(con)
         results = []
         for table in tables:
             try:

@@ -12,7 +12,7 @@ import duckdb
 from pipeline.errors import GateFailed, TokenriskError
 from pipeline.lake import write_parquet_atomic
 from pipeline.stages.context import RunContext
-from pipeline.warehouse import query_frame
+from pipeline.warehouse import mart_tables, query_frame
 from pipeline.warehouse.publish import write_published
 
 log = logging.getLogger("tokenrisk.publish")
@@ -51,12 +51,7 @@ def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> 
     con = duckdb.connect(str(build_file), read_only=True)
     written = 0
     try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
+        tables = mart_tables(con)
         for table in tables:
             if days:
                 frame = query_frame(

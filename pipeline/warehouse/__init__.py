@@ -11,3 +11,11 @@ def query_frame(
 ) -> pl.DataFrame:
     """Run `sql` and return the whole result as a polars DataFrame."""
     return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the tables in the `marts` schema, sorted."""
+    rows = con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]

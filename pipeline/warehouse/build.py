@@ -92,14 +92,3 @@ def build_warehouse(
     finally:
         con.close()
     return counts
-
-
-def mart_tables(path: Path) -> list[str]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        rows = con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-        ).fetchall()
-    finally:
-        con.close()
-    return [r[0] for r in rows]

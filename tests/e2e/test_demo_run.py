@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipeline.warehouse import mart_tables
 from tests.conftest import run_cli
 from tests.e2e.conftest import WINDOW
 
@@ -19,12 +20,7 @@ pytestmark = pytest.mark.e2e
 def marts(data_dir: Path) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(data_dir / "warehouse" / "tokenrisk.duckdb"), read_only=True)
     try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-        ]
+        tables = mart_tables(con)
         return {
             t: pl.from_arrow(con.sql(f"select * from marts.{t} order by all").to_arrow_table())
             for t in tables

@@ -28,15 +28,16 @@ def _spot_day(day: date, prices: dict[str, list[float]]) -> pl.DataFrame:
     return conform(pl.DataFrame(rows), "spot_prices").with_columns(pl.lit(day).alias(PARTITION))
 
 
+def _gate_spot(df: pl.DataFrame, universe):
+    frames = staged_frames("spot_prices", df)
+    return run_checks(
+        "staged", "spot_prices", frames, staged_suite("spot_prices", universe), PARTITION
+    )
+
+
 def test_clean_day_passes(universe):
     df = _spot_day(date(2026, 2, 3), {"TAO": [190.0] * 24, "BTC": [70_000.0] * 24})
-    result = run_checks(
-        "staged",
-        "spot_prices",
-        staged_frames("spot_prices", df),
-        staged_suite("spot_prices", universe),
-        PARTITION,
-    )
+    result = _gate_spot(df, universe)
     assert result.success, result.failures
     assert result.bad_rows is None
 
@@ -45,13 +46,7 @@ def test_negative_price_fails_names_day_and_quarantines_only_that_row(universe):
     prices = [190.0] * 24
     prices[7] = -190.0
     df = _spot_day(date(2026, 2, 3), {"TAO": prices, "BTC": [70_000.0] * 24})
-    result = run_checks(
-        "staged",
-        "spot_prices",
-        staged_frames("spot_prices", df),
-        staged_suite("spot_prices", universe),
-        PARTITION,
-    )
+    result = _gate_spot(df, universe)
     assert not result.success
     failed = {f.check: f for f in result.failures}
     price_check = failed["ExpectColumnValuesToBeBetween(price_usd)"]
@@ -69,13 +64,7 @@ def test_negative_price_fails_names_day_and_quarantines_only_that_row(universe):
 
 def test_incomplete_day_and_unknown_asset_fail(universe):
     df = _spot_day(date(2026, 2, 3), {"TAO": [190.0] * 10, "DOGE": [0.1] * 24})
-    result = run_checks(
-        "staged",
-        "spot_prices",
-        staged_frames("spot_prices", df),
-        staged_suite("spot_prices", universe),
-        PARTITION,
-    )
+    result = _gate_spot(df, universe)
     checks = {f.check for f in result.failures}
     assert "ExpectColumnValuesToBeBetween(n_points)" in checks
     assert "ExpectColumnValuesToBeInSet(asset)" in checks
