@@ -43,6 +43,12 @@ def parse_daily_csv(body: str, ticker: str) -> pl.DataFrame:
     text = body.lstrip("\ufeff").strip()
     if text == "" or text.lower() == "no data":
         return empty("equity_prices")
+    if text.startswith("Get your apikey"):
+        raise ParseError(
+            f"{where}: Stooq asks for an API key; set STOOQ_API_KEY (see docs/sources.md)"
+        )
+    if text.startswith("Exceeded the daily hits limit"):
+        raise ParseError(f"{where}: Stooq's daily hits limit is exceeded; try again tomorrow")
     header = text.splitlines()[0]
     if "," not in header or not header.startswith("Date"):
         snippet = " ".join(text[:80].split())
