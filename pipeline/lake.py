@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ import polars as pl
 from pipeline.errors import UsageError
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -50,7 +49,7 @@ def atomic_path(target: Path, *, exclusive: bool = False) -> Iterator[Path]:
             tmp.unlink()
         else:
             os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -178,7 +177,3 @@ class Lake:
 
     def demo_truth_file(self, dataset: str, day: date) -> Path:
         return self.root / "demo_truth" / dataset / f"date={day}" / "part-0.parquet"
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

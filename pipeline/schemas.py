@@ -39,6 +39,12 @@ def time_column(dataset: str) -> str:
     return KEYS[dataset][0]
 
 
+def day_expr(dataset: str, schema: pl.Schema) -> pl.Expr:
+    """The UTC day of each row: its date column, or the date of its timestamp."""
+    column = time_column(dataset)
+    return pl.col(column) if schema[column] == pl.Date else pl.col(column).dt.date()
+
+
 def empty(dataset: str) -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMAS[dataset])
 

@@ -199,8 +199,8 @@ class DemoMarket:
         prev = np.exp(_bridge(self.seed, stream, knots_t, knots_y, idx - 1, spec.daily_vol))
         gap = rng.normal(self.seed, stream + 1, idx) * spec.daily_vol * 0.4
         opens = prev * np.exp(gap)
-        wick = np.abs(rng.normal(self.seed, stream + 2, 2 * idx)).reshape(-1) * spec.daily_vol * 0.5
-        highs = np.maximum(opens, closes) * np.exp(np.abs(wick[: len(idx)]))
+        wick = np.abs(rng.normal(self.seed, stream + 2, 2 * idx)) * spec.daily_vol * 0.5
+        highs = np.maximum(opens, closes) * np.exp(wick)
         lows = np.minimum(opens, closes) * np.exp(
             -np.abs(rng.normal(self.seed, stream + 3, idx)) * spec.daily_vol * 0.5
         )

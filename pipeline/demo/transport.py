@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import httpx
 
@@ -184,7 +184,3 @@ class DemoTransport(httpx.MockTransport):
         if fault and (mangled := self._mangle(fault, body, "text/csv")):
             return mangled
         return httpx.Response(200, text=body, headers={"content-type": "text/csv"})
-
-
-def demo_day_range(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

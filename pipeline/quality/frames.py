@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.schemas import time_column
+from pipeline.schemas import day_expr
 
 PARTITION = "_partition_date"
 
 
 def staged_frames(dataset: str, rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """`rows` carries the canonical columns plus `_partition_date` (the day it is staged under)."""
-    tcol = time_column(dataset)
-    ts_date = pl.col(tcol).dt.date() if rows.schema[tcol] != pl.Date else pl.col(tcol)
-    frames = {"rows": rows.with_columns(_ts_date=ts_date)}
+    frames = {"rows": rows.with_columns(_ts_date=day_expr(dataset, rows.schema))}
     if dataset == "spot_prices":
         frames["daily_counts"] = (
             rows.group_by(PARTITION, "asset").agg(n_points=pl.len()).sort(PARTITION, "asset")

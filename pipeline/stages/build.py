@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from pathlib import Path
@@ -33,8 +34,6 @@ def read_staged(ctx: RunContext, dataset: str, days: list[date]) -> pl.DataFrame
 
 def unverified_days(ctx: RunContext, dataset: str) -> list[date]:
     """Staged partitions without a passing gate record for their exact current bytes."""
-    import json
-
     out = []
     for day in ctx.lake.staged_days(dataset):
         ledger = ctx.lake.staged_ledger(dataset, day)

@@ -16,7 +16,7 @@ from pipeline.stages.build import build, gate_marts, read_staged
 from pipeline.stages.context import RunContext
 from pipeline.stages.extract import extract
 from pipeline.stages.publish import publish
-from pipeline.stages.stage import gate_staged, parse_day, quarantine, save_gate_results
+from pipeline.stages.stage import gate_staged, parse_day, quarantine, save_gate_results, stage
 from pipeline.warehouse import query_frame
 
 log = logging.getLogger("tokenrisk.run")
@@ -26,10 +26,7 @@ def run_pipeline(ctx: RunContext, days: list[date]) -> dict[str, int]:
     """extract -> stage -> build -> publish, each gated; the manifest records the outcome."""
     try:
         extract(ctx, days)
-        staged = ctx.stats.setdefault("staged_rows", {})
-        from pipeline.stages.stage import stage
-
-        staged.update(stage(ctx, days))
+        ctx.stats.setdefault("staged_rows", {}).update(stage(ctx, days))
         build_file = build(ctx)
         counts = publish(ctx, build_file, days)
     except TokenriskError as exc:

@@ -17,7 +17,7 @@ from pipeline.lake import write_json_atomic, write_parquet_atomic
 from pipeline.quality.frames import PARTITION, staged_frames
 from pipeline.quality.gate import GateResult, run_checks
 from pipeline.quality.suites import staged_suite
-from pipeline.schemas import KEYS, conform, empty, time_column
+from pipeline.schemas import KEYS, conform, day_expr, empty
 from pipeline.sources.base import SourceDataset
 from pipeline.stages.context import RunContext
 from pipeline.stages.extract import select_datasets
@@ -50,9 +50,7 @@ def parse_day(ctx: RunContext, entry: SourceDataset, day: date) -> pl.DataFrame:
 
 def clean_day(dataset: str, df: pl.DataFrame, day: date) -> tuple[pl.DataFrame, dict[str, int]]:
     """Keep the day's rows, drop exact key duplicates, sort by key: deterministic output."""
-    tcol = time_column(dataset)
-    in_day = (pl.col(tcol).dt.date() if df.schema[tcol] != pl.Date else pl.col(tcol)) == day
-    kept = df.filter(in_day)
+    kept = df.filter(day_expr(dataset, df.schema) == day)
     deduped = kept.unique(subset=KEYS[dataset], keep="last", maintain_order=True).sort(
         KEYS[dataset]
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import TokenriskError
-from pipeline.lake import _fsync_dir
+from pipeline.lake import fsync_dir
 from pipeline.warehouse.build import apply_comments
 from pipeline.warehouse.models import load_docs
 
@@ -62,7 +62,7 @@ def write_published(build_file: Path, target: Path, storage_version: str) -> dic
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return counts
     finally:
         for leftover in (tmp, Path(str(tmp) + ".wal")):
