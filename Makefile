@@ -37,7 +37,7 @@ format: install ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: install ## benchmark every stage on a scaled demo market (figures: table + JSON under $(DATA_DIR)/bench/)
+bench: install ## benchmark every stage on a scaled demo market (figures: table + JSON under data/bench/)
 	$(RUN) tokenrisk bench --data-dir $(DATA_DIR)
 
 docs: install ## regenerate docs/tables.md from sql/*/_models.yml
