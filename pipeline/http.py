@@ -8,6 +8,7 @@ landed raw in the lake, with its request metadata and with secrets redacted.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import time
@@ -54,6 +55,10 @@ class RequestSpec:
     day: date
     url: str
     params: Mapping[str, str] = field(default_factory=dict)
+    # the run's clock when the request is issued: recorded in the raw metadata, and the demo
+    # market's "now" for snapshot endpoints; the network never sees it
+    as_of: datetime | None = None
+    binary: bool = False  # the body is bytes (e.g. a zip archive): landed base64-encoded
 
     def describe(self) -> str:
         return f"{self.source}/{self.dataset} {self.key} {self.day}"
@@ -152,7 +157,10 @@ class HttpClient:
         self.attempts += 1
         try:
             response = self._client.get(
-                spec.url, params={**spec.params, **auth_params}, headers=headers
+                spec.url,
+                params={**spec.params, **auth_params},
+                headers=headers,
+                extensions={"tokenrisk_as_of": spec.as_of} if spec.as_of else None,
             )
         except httpx.TimeoutException as exc:
             raise RetryableError(f"timeout ({type(exc).__name__})") from exc
@@ -216,12 +224,17 @@ class HttpClient:
                 "dataset": spec.dataset,
                 "source": spec.source,
                 "day": spec.day.isoformat(),
+                "as_of": spec.as_of.isoformat() if spec.as_of else None,
             },
             "response": {
                 "status": response.status_code,
                 "headers": {h: response.headers[h] for h in HEADERS_KEPT if h in response.headers},
                 "fetched_at": datetime.now(UTC).isoformat(),
-                "body": response.text,
+                **(
+                    {"body_base64": base64.b64encode(response.content).decode("ascii")}
+                    if spec.binary
+                    else {"body": response.text}
+                ),
             },
         }
         lake.land_raw(path, record)

@@ -7,6 +7,7 @@ write-once: landing a raw file whose name exists is an error, never an overwrite
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -106,6 +107,14 @@ class Lake:
     @staticmethod
     def read_raw(path: Path) -> dict:
         return json.loads(gzip.decompress(path.read_bytes()))
+
+    @staticmethod
+    def raw_body(record: dict) -> str | bytes:
+        """The response body of a raw record: text, or bytes for binary endpoints."""
+        response = record["response"]
+        if "body_base64" in response:
+            return base64.b64decode(response["body_base64"])
+        return response["body"]
 
     def latest_raw(self, source: str, dataset: str, day: date) -> dict[str, list[Path]]:
         """For each key (asset/ticker), the pages landed by the newest run that fetched it.

@@ -9,10 +9,11 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import ParseError, UsageError
+from pipeline.lake import Lake
 from pipeline.sources import find
 
 
-def read_body(path: Path) -> tuple[str, str | None]:
+def read_body(path: Path) -> tuple[str | bytes, str | None]:
     """The response text of `path`, and the key recorded in it if it is a raw landing file."""
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -25,21 +26,21 @@ def read_body(path: Path) -> tuple[str, str | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+        return data, None  # a binary body (e.g. a zip archive): the parser decides
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
         return text, None
     if isinstance(doc, dict) and {"request", "response"} <= doc.keys():  # a raw landing record
-        return doc["response"]["body"], doc["request"].get("key")
+        return Lake.raw_body(doc), doc["request"].get("key")
     return text, None
 
 
 def parse_file(source: str, dataset: str, path: Path, key: str | None) -> pl.DataFrame:
     entry = find(source, dataset)
     body, recorded_key = read_body(path)
-    key = key or recorded_key
-    if not key:
+    key = key or recorded_key or ""
+    if not key and not entry.body_names_key:
         raise UsageError(
             f"{source}/{dataset} bodies do not name the {entry.key_kind}: pass --asset"
         )

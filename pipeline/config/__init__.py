@@ -13,11 +13,41 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 CONFIG_DIR = Path(__file__).parent
 
 
+VENUES = ("binance", "bybit", "okx")
+
+
+class Perp(BaseModel):
+    """One asset's perpetual contract on one venue (see the header of universe.toml)."""
+
+    symbol: str
+    multiplier: float = Field(default=1.0, gt=0)
+    contract_size: float = Field(default=1.0, gt=0)
+
+
+class Instrument(BaseModel):
+    """A venue's perpetual resolved to its canonical asset."""
+
+    venue: str
+    asset: str
+    symbol: str
+    multiplier: float = 1.0
+    contract_size: float = 1.0
+
+
 class Asset(BaseModel):
     symbol: str
     name: str
     coingecko_id: str
     role: Literal["member", "reference"] = "member"
+    coinmetrics_id: str | None = None
+    perps: dict[str, Perp] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_venues(self) -> Asset:
+        unknown = sorted(set(self.perps) - set(VENUES))
+        if unknown:
+            raise ValueError(f"asset {self.symbol}: unknown venues {unknown} (known: {VENUES})")
+        return self
 
 
 class Equity(BaseModel):
@@ -72,10 +102,39 @@ class Universe(BaseModel):
     def by_stooq_symbol(self) -> dict[str, str]:
         return {e.stooq_symbol: e.ticker for e in self.equities}
 
+    def instruments(self, venue: str) -> list[Instrument]:
+        """Every asset's perpetual on `venue`, in universe order."""
+        return [
+            Instrument(venue=venue, asset=a.symbol, **a.perps[venue].model_dump())
+            for a in self.assets
+            if venue in a.perps
+        ]
+
+    def instrument(self, venue: str, asset: str) -> Instrument:
+        for inst in self.instruments(venue):
+            if inst.asset == asset:
+                return inst
+        raise KeyError(f"no {venue} perpetual configured for asset {asset!r}")
+
+    def instrument_for_symbol(self, venue: str, symbol: str) -> Instrument:
+        for inst in self.instruments(venue):
+            if inst.symbol.upper() == symbol.upper():
+                return inst
+        raise KeyError(f"unknown {venue} symbol {symbol!r} (not in universe.toml)")
+
     def with_synthetic_assets(self, n: int, sector: str = "ai") -> Universe:
         """A larger universe for benchmarks: n synthetic members added to `sector`."""
         extra = [
-            Asset(symbol=f"SYN{i:04d}", name=f"Synthetic {i}", coingecko_id=f"synthetic-{i:04d}")
+            Asset(
+                symbol=f"SYN{i:04d}",
+                name=f"Synthetic {i}",
+                coingecko_id=f"synthetic-{i:04d}",
+                perps={
+                    "binance": Perp(symbol=f"SYN{i:04d}USDT"),
+                    "bybit": Perp(symbol=f"SYN{i:04d}USDT"),
+                    "okx": Perp(symbol=f"SYN{i:04d}-USDT-SWAP"),
+                },
+            )
             for i in range(1, n + 1)
         ]
         sectors = dict(self.sectors)
@@ -88,8 +147,12 @@ class Universe(BaseModel):
 
 class SourceConfig(BaseModel):
     base_url: str
+    archive_url: str | None = None  # bulk archive of older history, where the source has one
     rate_limit_per_minute: float = Field(gt=0)
-    history_days: int | None = None
+    history_days: int | None = None  # how far back the API serves history (None: no limit)
+    page_limit: int | None = None  # rows per page where the API paginates
+    max_pages: int = 200  # a safety stop for pagination loops
+    assets: list[str] | None = None  # assets the (free tier of the) source covers
     api_key_env: str | None = None
     api_key_header: str | None = None
     api_key_param: str | None = None

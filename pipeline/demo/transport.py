@@ -1,32 +1,37 @@
 """Serve the demo market at the live APIs' URLs and response shapes, through httpx.
 
 `DemoTransport` is an `httpx.MockTransport`: the HTTP client, sources and parsers run exactly
-as they do against the real APIs. Faults (rate limits, server errors, timeouts, bad bodies,
-bad values) are injected here for tests and for trying the gates by hand
-(env TOKENRISK_DEMO_FAULTS, a JSON list of fault objects; see `Fault`).
+as they do against the real APIs. Each venue's endpoints are routes in `pipeline/demo/routes/`
+that render the simulator's state in that API's shape. Faults (rate limits, server errors,
+timeouts, bad bodies, schema drift, bad values) are injected here, the same way for every
+route, for tests and for trying the gates by hand (env TOKENRISK_DEMO_FAULTS, a JSON list of
+fault objects; see `Fault`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 
 import httpx
 
-from pipeline.demo import rng
-from pipeline.demo.market import HOUR_S, DemoMarket
+from pipeline.demo.market import DemoMarket
+from pipeline.demo.perps import PerpMarket
 from pipeline.errors import UsageError
 
 FAULT_KINDS = {
     "status",  # answer `status` (with Retry-After `retry_after` if given) `times` times
     "timeout",  # raise a read timeout `times` times
+    "reset",  # drop the connection `times` times
     "malformed",  # truncated body
     "html",  # an HTML error page with status 200
-    "missing_field",  # drop `field` from the JSON body (schema drift)
-    "negative_price",  # one point of the day gets a negative price
+    "missing_field",  # drop `field` from every JSON object of the body (schema drift)
+    "negative_price",  # one point of the day gets a negative price (where the route has prices)
 }
+VALUE_FAULTS = {"negative_price"}
 
 
 @dataclass
@@ -42,11 +47,11 @@ class Fault:
     retry_after: float | None = None
     field: str = ""
 
-    def matches(self, source: str, key: str, day: date) -> bool:
+    def matches(self, source: str, key: str, day: date | None) -> bool:
         return (
             self.source in ("*", source)
             and self.key in ("*", key)
-            and self.day in ("*", day.isoformat())
+            and self.day in ("*", day.isoformat() if day else "")
         )
 
 
@@ -65,122 +70,138 @@ def faults_from_env(environ: dict[str, str] | None = None) -> list[Fault]:
     return faults
 
 
-class DemoTransport(httpx.MockTransport):
-    """The demo market behind the real URLs (CoinGecko market_chart/range, Stooq daily CSV)."""
+@dataclass
+class DemoWorld:
+    """Everything the routes render: spot and equity paths, and the perp venues."""
 
-    def __init__(self, market: DemoMarket, faults: list[Fault] | None = None) -> None:
+    market: DemoMarket
+    perps: PerpMarket
+
+    @classmethod
+    def of(cls, market: DemoMarket) -> DemoWorld:
+        return cls(market, PerpMarket(market))
+
+
+@dataclass
+class Reply:
+    """What a route answers, before faults: the payload plus what the request was for.
+
+    `source`, `key` and `day` identify the request for fault matching. `payload` is a JSON
+    value (or `text` a CSV/plain body, or `content` raw bytes). `corrupt(kind, body)` applies
+    a value fault (e.g. negative_price) to the payload or text, where the route supports it.
+    """
+
+    source: str
+    key: str
+    day: date | None
+    payload: object = None
+    text: str | None = None
+    content: bytes | None = None
+    status: int = 200
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    corrupt: Callable[[str, object], object] | None = None
+
+
+Handler = Callable[[DemoWorld, httpx.Request], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    """GET https://<host><path>; `{name}` segments of `path` match any one segment."""
+
+    host: str
+    path: str
+    handler: Handler
+
+    def matches(self, request: httpx.Request) -> bool:
+        if request.url.host != self.host:
+            return False
+        want, got = self.path.strip("/").split("/"), request.url.path.strip("/").split("/")
+        return len(want) == len(got) and all(
+            w == g or (w.startswith("{") and w.endswith("}"))
+            for w, g in zip(want, got, strict=True)
+        )
+
+
+def drop_field(value: object, name: str) -> object:
+    """`value` with key `name` removed from every JSON object inside it."""
+    if isinstance(value, dict):
+        return {k: drop_field(v, name) for k, v in value.items() if k != name}
+    if isinstance(value, list):
+        return [drop_field(v, name) for v in value]
+    return value
+
+
+class DemoTransport(httpx.MockTransport):
+    """The demo market behind the real URLs of every live source."""
+
+    def __init__(
+        self,
+        market: DemoMarket,
+        faults: list[Fault] | None = None,
+        routes: list[Route] | None = None,
+    ) -> None:
         super().__init__(self.handle)
+        from pipeline.demo.routes import ALL_ROUTES
+
+        self.world = DemoWorld.of(market)
         self.market = market
+        self.routes = list(routes if routes is not None else ALL_ROUTES)
         self.faults = list(faults or [])
         self.requests: list[httpx.Request] = []
-        self._cg_ids = {a.coingecko_id: a.symbol for a in market.universe.assets}
-        self._stooq = market.universe.by_stooq_symbol()
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        host, path = request.url.host, request.url.path
-        if host == "api.coingecko.com" and path.endswith("/market_chart/range"):
-            return self._coingecko_range(request)
-        if host == "stooq.com" and path == "/q/d/l/":
-            return self._stooq_daily(request)
-        return httpx.Response(404, json={"error": f"demo market has no endpoint {host}{path}"})
+        route = next((r for r in self.routes if r.matches(request)), None)
+        if route is None:
+            host, path = request.url.host, request.url.path
+            return httpx.Response(404, json={"error": f"demo market has no endpoint {host}{path}"})
+        reply = route.handler(self.world, request)
+        fault = self._fault(request, reply)
+        if fault is not None and fault.kind == "status":
+            headers = (
+                {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
+            )
+            return httpx.Response(fault.status, headers=headers, json={"error": "demo: injected"})
+        if fault is not None and fault.kind in VALUE_FAULTS and reply.corrupt is not None:
+            if reply.text is not None:
+                reply.text = str(reply.corrupt(fault.kind, reply.text))
+            else:
+                reply.payload = reply.corrupt(fault.kind, reply.payload)
+        if fault is not None and fault.kind == "missing_field":
+            if reply.text is None:
+                reply.payload = drop_field(reply.payload, fault.field)
+            elif reply.corrupt is not None:  # a text body: the route knows its columns
+                reply.text = str(reply.corrupt(f"missing_field:{fault.field}", reply.text))
+        return self._render(reply, fault)
 
-    # -- faults ----------------------------------------------------------------------
-    def _fault(self, request: httpx.Request, source: str, key: str, day: date) -> Fault | None:
+    def _fault(self, request: httpx.Request, reply: Reply) -> Fault | None:
         for fault in self.faults:
-            if fault.times > 0 and fault.matches(source, key, day):
-                if fault.kind in ("status", "timeout"):
+            if fault.times > 0 and fault.matches(reply.source, reply.key, reply.day):
+                if fault.kind in ("status", "timeout", "reset"):
                     fault.times -= 1
                     if fault.kind == "timeout":
                         raise httpx.ReadTimeout("demo: injected timeout", request=request)
+                    if fault.kind == "reset":
+                        raise httpx.RemoteProtocolError(
+                            "demo: connection reset by peer", request=request
+                        )
                 return fault
         return None
 
     @staticmethod
-    def _status_fault(fault: Fault) -> httpx.Response:
-        headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
-        return httpx.Response(fault.status, headers=headers, json={"error": "demo: injected"})
-
-    @staticmethod
-    def _mangle(fault: Fault, body: str, content_type: str) -> httpx.Response | None:
-        if fault.kind == "malformed":
-            return httpx.Response(
-                200, text=body[: len(body) // 2], headers={"content-type": content_type}
-            )
-        if fault.kind == "html":
-            page = "<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
-            return httpx.Response(200, text=page, headers={"content-type": "text/html"})
-        return None
-
-    # -- CoinGecko -------------------------------------------------------------------
-    def _coingecko_range(self, request: httpx.Request) -> httpx.Response:
-        coin = request.url.path.split("/")[-3]
-        symbol = self._cg_ids.get(coin)
-        if symbol is None:
-            return httpx.Response(404, json={"error": "coin not found"})
-        try:
-            start = datetime.fromtimestamp(int(request.url.params["from"]), UTC)
-            end = datetime.fromtimestamp(int(request.url.params["to"]) + 1, UTC)
-        except (KeyError, ValueError):
-            return httpx.Response(422, json={"error": "invalid 'from' or 'to' parameter"})
-        fault = self._fault(request, "coingecko", symbol, start.date())
-        if fault and fault.kind == "status":
-            return self._status_fault(fault)
-        data = self.market.spot(symbol, start, end)
-        # real CoinGecko timestamps are a few seconds off the hour: jitter deterministically
-        jitter = (
-            rng.uniform(self.market.seed, rng.stream_id("jitter", symbol), data["hour"]) * 30_000
-        ).astype(int)
-        ms = [int(h) * HOUR_S * 1000 + int(j) for h, j in zip(data["hour"], jitter, strict=True)]
-        prices = [[t, float(p)] for t, p in zip(ms, data["price"], strict=True)]
-        if fault and fault.kind == "negative_price" and prices:
-            prices[len(prices) // 2][1] = -prices[len(prices) // 2][1]
-        doc = {
-            "prices": prices,
-            "market_caps": [[t, float(c)] for t, c in zip(ms, data["market_cap"], strict=True)],
-            "total_volumes": [[t, float(v)] for t, v in zip(ms, data["volume_24h"], strict=True)],
-        }
-        if fault and fault.kind == "missing_field":
-            doc.pop(fault.field, None)
-        body = json.dumps(doc)
-        if fault and (mangled := self._mangle(fault, body, "application/json")):
-            return mangled
-        return httpx.Response(200, text=body, headers={"content-type": "application/json"})
-
-    # -- Stooq -----------------------------------------------------------------------
-    def _stooq_daily(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        ticker = self._stooq.get(params.get("s", "").lower())
-        try:
-            d1 = datetime.strptime(params["d1"], "%Y%m%d").date()
-            d2 = datetime.strptime(params["d2"], "%Y%m%d").date()
-        except (KeyError, ValueError):
-            return httpx.Response(200, text="No data")
-        if ticker is None:
-            return httpx.Response(200, text="No data")
-        fault = self._fault(request, "stooq", ticker, d1)
-        if fault and fault.kind == "status":
-            return self._status_fault(fault)
-        bars = self.market.equity_bars(ticker, d1, d2)
-        if not bars:
-            return httpx.Response(200, text="No data", headers={"content-type": "text/plain"})
-        if fault and fault.kind == "negative_price":
-            bars[0]["close"] = -bars[0]["close"]
-        header = ["Date", "Open", "High", "Low", "Close", "Volume"]
-        if fault and fault.kind == "missing_field":
-            header = [h for h in header if h != fault.field]
-        lines = [",".join(header)]
-        for bar in bars:
-            row = {
-                "Date": bar["date"].isoformat(),
-                "Open": bar["open"],
-                "High": bar["high"],
-                "Low": bar["low"],
-                "Close": bar["close"],
-                "Volume": bar["volume"],
-            }
-            lines.append(",".join(str(row[h]) for h in header))
-        body = "\r\n".join(lines) + "\r\n"
-        if fault and (mangled := self._mangle(fault, body, "text/csv")):
-            return mangled
-        return httpx.Response(200, text=body, headers={"content-type": "text/csv"})
+    def _render(reply: Reply, fault: Fault | None) -> httpx.Response:
+        if reply.content is not None:
+            body = reply.content
+        elif reply.text is not None:
+            body = reply.text.encode()
+        else:
+            body = json.dumps(reply.payload, separators=(",", ":")).encode()
+        headers = {"content-type": reply.content_type, **reply.headers}
+        if fault is not None and fault.kind == "malformed":
+            body = body[: len(body) // 2]
+        if fault is not None and fault.kind == "html":
+            body = b"<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
+            headers["content-type"] = "text/html"
+        return httpx.Response(reply.status, content=body, headers=headers)

@@ -10,11 +10,43 @@ from datetime import UTC, date, datetime, time, timedelta
 import polars as pl
 
 from pipeline.config import SourceConfig, Universe
-from pipeline.errors import ParseError
+from pipeline.errors import ParseError, SourceError
 from pipeline.http import RequestSpec
 
-RequestBuilder = Callable[[date, Universe, SourceConfig], list[RequestSpec]]
-Parser = Callable[[str, str], pl.DataFrame]
+
+@dataclass(frozen=True)
+class FetchContext:
+    """What a request builder may know: the UTC day wanted and the run's clock.
+
+    `today` is the date the requests are issued on (live: the real UTC date; demo: the day after
+    `day`, as in a nightly run). Builders use it for history limits (e.g. Binance serves open
+    interest for 30 days only) and for snapshot endpoints, which can only describe "now".
+    """
+
+    day: date
+    today: date
+    universe: Universe
+    cfg: SourceConfig
+
+    @property
+    def as_of(self) -> datetime:
+        """When a snapshot request for `day` is taken: 00:30 UTC the day after, like the
+        nightly run (the demo market serves snapshots at this time)."""
+        return datetime.combine(self.day + timedelta(days=1), time(0, 30), tzinfo=UTC)
+
+    def history_start(self) -> date | None:
+        """The oldest day the source still serves, or None when it has no limit."""
+        if self.cfg.history_days is None:
+            return None
+        return self.today - timedelta(days=self.cfg.history_days)
+
+
+RequestBuilder = Callable[[FetchContext], list[RequestSpec]]
+# parse(body, key): body is the response text (bytes for binary endpoints); key is the
+# canonical asset/ticker the request was for, or "" when the body names its instrument.
+Parser = Callable[[str | bytes, str], pl.DataFrame]
+# next_page(spec just fetched, its body, pages fetched so far) -> the next request or None
+Paginator = Callable[[RequestSpec, str, int], "RequestSpec | None"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +55,8 @@ class SourceDataset:
 
     `parse(body, key)` is pure: the response text and the key (asset or ticker) the request
     was for, in; canonical rows out. It keeps every row of the body: filtering to the day and
-    de-duplication belong to staging.
+    de-duplication belong to staging. `next_page` follows the API's pagination (None: one
+    request per key is the whole answer).
     """
 
     source: str
@@ -31,13 +64,36 @@ class SourceDataset:
     endpoint: str
     requests: RequestBuilder
     parse: Parser
+    next_page: Paginator | None = None
     key_kind: str = "asset"  # what --asset means for `tokenrisk parse`
+    body_names_key: bool = False  # the body names its instrument: --asset is optional
     notes: str = ""
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=UTC)
     return start, start + timedelta(days=1)
+
+
+def day_bounds_ms(day: date) -> tuple[int, int]:
+    """[start, end) of a UTC day in epoch milliseconds."""
+    start, end = day_bounds(day)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def require_history(ctx: FetchContext, source: str, dataset: str) -> None:
+    """Refuse a day older than the source serves, with the limit named (never truncate)."""
+    oldest = ctx.history_start()
+    if oldest is not None and ctx.day < oldest:
+        raise SourceError(
+            f"{source}/{dataset} {ctx.day}: the API serves only the last "
+            f"{ctx.cfg.history_days} days (oldest {oldest} as of {ctx.today})"
+        )
+
+
+def ms_to_ts(column: str) -> pl.Expr:
+    """Epoch milliseconds (int or numeric string) -> timestamp[us, UTC]."""
+    return pl.from_epoch(pl.col(column).cast(pl.Int64), time_unit="ms").dt.replace_time_zone("UTC")
 
 
 def load_json(body: str, where: str) -> object:

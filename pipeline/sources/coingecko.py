@@ -7,21 +7,27 @@ serves the last 365 days at about 30 calls a minute (see docs/sources.md).
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
-from pipeline.config import SourceConfig, Universe
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
-from pipeline.sources.base import SourceDataset, day_bounds, load_json, require
+from pipeline.sources.base import (
+    FetchContext,
+    SourceDataset,
+    day_bounds,
+    load_json,
+    require,
+    require_history,
+)
 
 SOURCE = "coingecko"
 SERIES = {"prices": "price_usd", "market_caps": "market_cap_usd", "total_volumes": "volume_usd"}
 
 
-def market_chart_requests(day: date, universe: Universe, cfg: SourceConfig) -> list[RequestSpec]:
+def market_chart_requests(ctx: FetchContext) -> list[RequestSpec]:
+    require_history(ctx, SOURCE, "spot_prices")
+    day, cfg = ctx.day, ctx.cfg
     start, end = day_bounds(day)
     return [
         RequestSpec(
@@ -37,7 +43,7 @@ def market_chart_requests(day: date, universe: Universe, cfg: SourceConfig) -> l
                 "to": str(int(end.timestamp()) - 1),
             },
         )
-        for asset in universe.assets
+        for asset in ctx.universe.assets
     ]
 
 

@@ -8,21 +8,20 @@ trading days (weekends, holidays) or an unknown symbol.
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import polars as pl
 
-from pipeline.config import SourceConfig, Universe
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform, empty
-from pipeline.sources.base import SourceDataset
+from pipeline.sources.base import FetchContext, SourceDataset
 
 SOURCE = "stooq"
 COLUMNS = {"Date": "date", "Open": "open", "High": "high", "Low": "low", "Close": "close"}
 
 
-def daily_requests(day: date, universe: Universe, cfg: SourceConfig) -> list[RequestSpec]:
+def daily_requests(ctx: FetchContext) -> list[RequestSpec]:
+    day, cfg = ctx.day, ctx.cfg
     stamp = day.strftime("%Y%m%d")
     return [
         RequestSpec(
@@ -33,7 +32,7 @@ def daily_requests(day: date, universe: Universe, cfg: SourceConfig) -> list[Req
             url=f"{cfg.base_url}/q/d/l/",
             params={"s": equity.stooq_symbol, "d1": stamp, "d2": stamp, "i": "d"},
         )
-        for equity in universe.equities
+        for equity in ctx.universe.equities
     ]
 
 

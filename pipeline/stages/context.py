@@ -16,6 +16,7 @@ from pipeline.config import Settings, Universe, load_sources, load_universe
 from pipeline.errors import UsageError
 from pipeline.http import HttpClient
 from pipeline.lake import Lake, write_json_atomic
+from pipeline.sources.base import FetchContext
 
 log = logging.getLogger("tokenrisk")
 
@@ -56,6 +57,20 @@ class RunContext:
     progress: Progress = field(default_factory=Progress)
     transport_factory: Callable[[], httpx.BaseTransport] | None = None
     stats: dict = field(default_factory=dict)
+    # the run's clock for request builders; None: live runs use the real UTC date, and the demo
+    # market replays every day as its own nightly run (today = the day after)
+    today: date | None = None
+
+    def fetch_context(self, source: str, day: date) -> FetchContext:
+        if self.today is not None:
+            today = self.today
+        elif self.source_mode == "demo":
+            today = day + timedelta(days=1)
+        else:
+            today = datetime.now(UTC).date()
+        return FetchContext(
+            day=day, today=today, universe=self.universe, cfg=load_sources()[source]
+        )
 
     def __post_init__(self) -> None:
         if self.source_mode not in SOURCE_MODES:

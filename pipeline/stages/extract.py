@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from pipeline.config import load_sources
+from pipeline.errors import SourceError, UsageError
+from pipeline.http import HttpClient, RequestSpec
 from pipeline.sources import REGISTRY
 from pipeline.sources.base import SourceDataset
 from pipeline.stages.context import RunContext
@@ -16,7 +17,6 @@ log = logging.getLogger("tokenrisk.extract")
 def select_datasets(names: list[str] | None = None) -> list[SourceDataset]:
     if not names:
         return list(REGISTRY)
-    from pipeline.errors import UsageError
 
     known = {e.dataset for e in REGISTRY}
     unknown = sorted(set(names) - known)
@@ -25,23 +25,47 @@ def select_datasets(names: list[str] | None = None) -> list[SourceDataset]:
     return [e for e in REGISTRY if e.dataset in names]
 
 
-def extract(ctx: RunContext, days: list[date], datasets: list[str] | None = None) -> int:
-    """Fetch and land every request of `days`; returns the number of responses landed."""
-    entries = select_datasets(datasets)
-    sources = load_sources()
-    plan = [
-        spec
+def fetch_pages(
+    client: HttpClient, ctx: RunContext, entry: SourceDataset, spec: RequestSpec
+) -> int:
+    """Fetch one request and every page after it; land each page raw. Returns pages landed."""
+    max_pages = ctx.fetch_context(entry.source, spec.day).cfg.max_pages
+    pages = 0
+    current: RequestSpec | None = spec
+    while current is not None:
+        if pages >= max_pages:
+            raise SourceError(
+                f"{spec.describe()}: pagination did not end after {max_pages} pages "
+                f"(last request {current.url} {dict(current.params)})"
+            )
+        response, _ = client.fetch_and_land(
+            current, ctx.lake, ctx.run_id, page=f"{spec.key}.{pages:03d}"
+        )
+        pages += 1
+        current = entry.next_page(current, response.text, pages) if entry.next_page else None
+    return pages
+
+
+def plan_requests(
+    ctx: RunContext, days: list[date], entries: list[SourceDataset]
+) -> list[tuple[SourceDataset, RequestSpec]]:
+    return [
+        (entry, spec)
         for day in days
         for entry in entries
-        for spec in entry.requests(day, ctx.universe, sources[entry.source])
+        for spec in entry.requests(ctx.fetch_context(entry.source, day))
     ]
+
+
+def extract(ctx: RunContext, days: list[date], datasets: list[str] | None = None) -> int:
+    """Fetch and land every request of `days`; returns the number of responses landed."""
+    plan = plan_requests(ctx, days, select_datasets(datasets))
     landed = 0
     with ctx.stage_timer("extract") as stat, ctx.http_client() as client:
         ctx.progress.start("extract", len(plan))
         try:
-            for spec in plan:
-                client.fetch_and_land(spec, ctx.lake, ctx.run_id, page=f"{spec.key}.000")
-                landed += 1
+            for entry, spec in plan:
+                landed += fetch_pages(client, ctx, entry, spec)
                 ctx.progress.advance()
         finally:
             ctx.progress.stop()

@@ -11,7 +11,6 @@ from datetime import date
 
 import polars as pl
 
-from pipeline.config import load_sources
 from pipeline.errors import GateFailed, ParseError, SourceError
 from pipeline.lake import write_json_atomic, write_parquet_atomic
 from pipeline.quality.frames import PARTITION, staged_frames
@@ -27,7 +26,9 @@ log = logging.getLogger("tokenrisk.stage")
 
 def parse_day(ctx: RunContext, entry: SourceDataset, day: date) -> pl.DataFrame:
     """Parse the newest landed response of every key of one source/dataset/day."""
-    expected = [s.key for s in entry.requests(day, ctx.universe, load_sources()[entry.source])]
+    expected = list(
+        dict.fromkeys(s.key for s in entry.requests(ctx.fetch_context(entry.source, day)))
+    )
     landed = ctx.lake.latest_raw(entry.source, entry.dataset, day)
     missing = [k for k in expected if k not in landed]
     if missing:
@@ -40,7 +41,7 @@ def parse_day(ctx: RunContext, entry: SourceDataset, day: date) -> pl.DataFrame:
         for path in landed[key]:
             record = ctx.lake.read_raw(path)
             try:
-                frames.append(entry.parse(record["response"]["body"], key))
+                frames.append(entry.parse(ctx.lake.raw_body(record), key))
             except ParseError as exc:
                 raise ParseError(
                     f"{exc.message} [raw file {path.relative_to(ctx.lake.root)}]"

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.config import load_sources
 from pipeline.errors import ParseError
+from pipeline.sources.base import FetchContext
 from pipeline.sources.coingecko import market_chart_requests, parse_market_chart
 from tests.conftest import sample
 
@@ -73,7 +74,9 @@ def test_malformed_bodies_fail_with_a_clear_message(body, message):
 
 
 def test_requests_cover_exactly_one_utc_day(universe):
-    specs = market_chart_requests(date(2026, 2, 5), universe, load_sources()["coingecko"])
+    specs = market_chart_requests(
+        FetchContext(date(2026, 2, 5), date(2026, 2, 6), universe, load_sources()["coingecko"])
+    )
     assert [s.key for s in specs] == universe.symbols
     tao = next(s for s in specs if s.key == "TAO")
     assert tao.url == "https://api.coingecko.com/api/v3/coins/bittensor/market_chart/range"

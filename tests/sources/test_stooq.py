@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.config import load_sources
 from pipeline.errors import ParseError
+from pipeline.sources.base import FetchContext
 from pipeline.sources.stooq import daily_requests, parse_daily_csv
 
 BODY = "Date,Open,High,Low,Close,Volume\r\n2026-02-05,175.62,176.93,171.89,172.09,184640563\r\n2026-02-06,171.93,172.55,170.32,171,202011054\r\n"
@@ -42,7 +43,9 @@ def test_bad_bodies_fail_clearly(body, message):
 
 
 def test_one_request_per_ticker_for_the_day(universe):
-    specs = daily_requests(date(2026, 2, 5), universe, load_sources()["stooq"])
+    specs = daily_requests(
+        FetchContext(date(2026, 2, 5), date(2026, 2, 6), universe, load_sources()["stooq"])
+    )
     assert [s.key for s in specs] == ["NVDA", "AMD", "MSFT", "GOOGL", "AMZN"]
     assert specs[0].url == "https://stooq.com/q/d/l/"
     assert dict(specs[0].params) == {"s": "nvda.us", "d1": "20260205", "d2": "20260205", "i": "d"}

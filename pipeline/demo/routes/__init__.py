@@ -1,0 +1,7 @@
+"""Every endpoint the demo market serves: one module per live source, each with its ROUTES."""
+
+from __future__ import annotations
+
+from pipeline.demo.routes import coingecko, stooq
+
+ALL_ROUTES = [*coingecko.ROUTES, *stooq.ROUTES]
