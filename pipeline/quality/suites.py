@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipeline.config import Universe
+from pipeline.schemas import KEYS, SCHEMAS
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,25 @@ def staged_suite(dataset: str, universe: Universe) -> list[Check]:
                 {"column_A": "_ts_date", "column_B": "_partition_date"},
             ),
         ]
-    raise KeyError(f"no staged suite for dataset {dataset!r}")
+    return generic_staged_suite(dataset, universe)
+
+
+def generic_staged_suite(dataset: str, universe: Universe) -> list[Check]:
+    """Keys not null and unique, assets known, rows inside their partition."""
+    keys = KEYS[dataset]
+    checks = [
+        *_not_null(*keys),
+        Check("ExpectCompoundColumnsToBeUnique", {"column_list": keys}),
+        Check(
+            "ExpectColumnPairValuesToBeEqual",
+            {"column_A": "_ts_date", "column_B": "_partition_date"},
+        ),
+    ]
+    if "asset" in SCHEMAS[dataset]:
+        checks.append(
+            Check("ExpectColumnValuesToBeInSet", {"column": "asset", "value_set": universe.symbols})
+        )
+    return checks
 
 
 def mart_suite(table: str, universe: Universe) -> list[Check]:
