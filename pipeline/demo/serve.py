@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pipeline.config import Settings, Universe
 from pipeline.demo.market import DemoMarket
-from pipeline.demo.transport import DemoTransport, faults_from_env
+from pipeline.demo.transport import DemoTransport, DemoWorld, faults_from_env
 
 
-def demo_transport(universe: Universe, settings: Settings) -> DemoTransport:
-    market = DemoMarket.from_config(universe, seed=settings.demo_seed)
-    return DemoTransport(market, faults=faults_from_env())
+def demo_world(universe: Universe, settings: Settings) -> DemoWorld:
+    return DemoWorld.of(DemoMarket.from_config(universe, seed=settings.demo_seed))
+
+
+def demo_transport(world: DemoWorld) -> DemoTransport:
+    return DemoTransport(world, faults=faults_from_env())

@@ -138,15 +138,15 @@ class DemoTransport(httpx.MockTransport):
 
     def __init__(
         self,
-        market: DemoMarket,
+        market: DemoMarket | DemoWorld,
         faults: list[Fault] | None = None,
         routes: list[Route] | None = None,
     ) -> None:
         super().__init__(self.handle)
         from pipeline.demo.routes import ALL_ROUTES
 
-        self.world = DemoWorld.of(market)
-        self.market = market
+        self.world = market if isinstance(market, DemoWorld) else DemoWorld.of(market)
+        self.market = self.world.market
         self.routes = list(routes if routes is not None else ALL_ROUTES)
         self.faults = list(faults or [])
         self.requests: list[httpx.Request] = []

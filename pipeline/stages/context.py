@@ -60,6 +60,7 @@ class RunContext:
     # the run's clock for request builders; None: live runs use the real UTC date, and the demo
     # market replays every day as its own nightly run (today = the day after)
     today: date | None = None
+    _demo: object = field(default=None, repr=False)
 
     def fetch_context(self, source: str, day: date) -> FetchContext:
         if self.today is not None:
@@ -84,7 +85,7 @@ class RunContext:
         if transport is None and self.source_mode == "demo":
             from pipeline.demo import serve
 
-            transport = serve.demo_transport(self.universe, self.settings)
+            transport = serve.demo_transport(self.demo_market())
         return HttpClient(
             load_sources(),
             transport=transport,
@@ -95,6 +96,22 @@ class RunContext:
             pace=self.source_mode == "live",
             sleep=(lambda s: None) if self.source_mode == "demo" else time.sleep,
         )
+
+    def demo_market(self):  # -> pipeline.demo.transport.DemoWorld
+        """The demo market of this run (one simulator for the transport and the truth)."""
+        if self._demo is None:
+            from pipeline.demo import serve
+
+            self._demo = serve.demo_world(self.universe, self.settings)
+        return self._demo
+
+    def record_demo_truth(self, days: list[date]) -> None:
+        """Demo runs: the simulator writes its ground truth for `days` under demo_truth/."""
+        if self.source_mode != "demo":
+            return
+        from pipeline.demo.truth import write_truth
+
+        write_truth(self.lake, self.demo_market().perps, days)
 
     @contextmanager
     def stage_timer(self, name: str) -> Iterator[dict]:

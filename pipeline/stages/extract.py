@@ -70,5 +70,6 @@ def extract(ctx: RunContext, days: list[date], datasets: list[str] | None = None
         finally:
             ctx.progress.stop()
         stat.update(responses=landed, http_attempts=client.attempts, days=len(days))
+    ctx.record_demo_truth(days)
     log.info("extract: landed %d responses for %d day(s)", landed, len(days))
     return landed
