@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipeline.config import Universe
+from pipeline.config import VENUES, Universe
+from pipeline.quality.frames import EXPECTED_ROWS
 from pipeline.schemas import KEYS, SCHEMAS
 
 
@@ -33,77 +34,41 @@ def _not_null(*columns: str) -> list[Check]:
     return [Check("ExpectColumnValuesToNotBeNull", {"column": c}) for c in columns]
 
 
-# Completeness: hourly series should have about 24 points per asset-day (CoinGecko's
-# automatic granularity can drop or add one around the day's edges).
-MIN_POINTS_PER_DAY = 20
-MAX_POINTS_PER_DAY = 30
+def _between(column: str, lo: float | None = None, hi: float | None = None, **kw) -> Check:
+    args: dict[str, Any] = {"column": column}
+    if lo is not None:
+        args["min_value"] = lo
+    if hi is not None:
+        args["max_value"] = hi
+    strict = {k: kw.pop(k) for k in ("strict_min", "strict_max") if k in kw}
+    return Check("ExpectColumnValuesToBeBetween", {**args, **strict}, **kw)
 
 
-def staged_suite(dataset: str, universe: Universe) -> list[Check]:
-    """Checks on staged canonical rows of one dataset (one day or many)."""
-    if dataset == "spot_prices":
-        return [
-            *_not_null("ts", "asset", "source", "price_usd"),
-            Check("ExpectCompoundColumnsToBeUnique", {"column_list": ["ts", "asset", "source"]}),
-            Check(
-                "ExpectColumnValuesToBeInSet", {"column": "asset", "value_set": universe.symbols}
-            ),
-            Check(
-                "ExpectColumnValuesToBeBetween",
-                {"column": "price_usd", "min_value": 0, "strict_min": True},
-            ),
-            Check("ExpectColumnValuesToBeBetween", {"column": "market_cap_usd", "min_value": 0}),
-            Check("ExpectColumnValuesToBeBetween", {"column": "volume_usd", "min_value": 0}),
-            Check(
-                "ExpectColumnPairValuesToBeEqual",
-                {"column_A": "_ts_date", "column_B": "_partition_date"},
-            ),
-            Check(
-                "ExpectColumnValuesToBeBetween",
-                {
-                    "column": "n_points",
-                    "min_value": MIN_POINTS_PER_DAY,
-                    "max_value": MAX_POINTS_PER_DAY,
-                },
-                frame="daily_counts",
-            ),
-            Check(
-                "ExpectColumnValuesToBeBetween",
-                {"column": "abs_log_return_1h", "max_value": 0.5},
-                severity="warn",
-                frame="hourly_moves",
-            ),
-        ]
-    if dataset == "equity_prices":
-        return [
-            *_not_null("date", "ticker", "close"),
-            Check("ExpectCompoundColumnsToBeUnique", {"column_list": ["date", "ticker"]}),
-            Check(
-                "ExpectColumnValuesToBeInSet", {"column": "ticker", "value_set": universe.tickers}
-            ),
-            Check(
-                "ExpectColumnValuesToBeBetween",
-                {"column": "close", "min_value": 0, "strict_min": True},
-            ),
-            Check(
-                "ExpectColumnValuesToBeBetween",
-                {"column": "open", "min_value": 0, "strict_min": True},
-            ),
-            Check("ExpectColumnValuesToBeBetween", {"column": "volume", "min_value": 0}),
-            Check(
-                "ExpectColumnPairValuesAToBeGreaterThanB",
-                {"column_A": "high", "column_B": "low", "or_equal": True},
-            ),
-            Check(
-                "ExpectColumnPairValuesToBeEqual",
-                {"column_A": "_ts_date", "column_B": "_partition_date"},
-            ),
-        ]
-    return generic_staged_suite(dataset, universe)
+def _positive(*columns: str) -> list[Check]:
+    return [_between(c, 0, strict_min=True) for c in columns]
+
+
+def _non_negative(*columns: str) -> list[Check]:
+    return [_between(c, 0) for c in columns]
+
+
+def _in_set(column: str, values: list[str]) -> Check:
+    return Check("ExpectColumnValuesToBeInSet", {"column": column, "value_set": values})
+
+
+def _completeness(dataset: str, severity: str = "error") -> Check:
+    lo, hi = EXPECTED_ROWS[dataset]
+    return _between("n_points", lo, hi, severity=severity, frame="daily_counts")
+
+
+# Funding beyond +-5% per interval is not a market, it is a broken feed (venues cap it far lower).
+MAX_ABS_FUNDING = 0.05
+# A perp close and the spot price of the same hour differ by more than this only on bad data.
+MAX_PERP_SPOT_DIFF = 0.05
 
 
 def generic_staged_suite(dataset: str, universe: Universe) -> list[Check]:
-    """Keys not null and unique, assets known, rows inside their partition."""
+    """Keys not null and unique, assets and venues known, rows inside their partition."""
     keys = KEYS[dataset]
     checks = [
         *_not_null(*keys),
@@ -114,10 +79,112 @@ def generic_staged_suite(dataset: str, universe: Universe) -> list[Check]:
         ),
     ]
     if "asset" in SCHEMAS[dataset]:
-        checks.append(
-            Check("ExpectColumnValuesToBeInSet", {"column": "asset", "value_set": universe.symbols})
-        )
+        checks.append(_in_set("asset", universe.symbols))
+    if "venue" in SCHEMAS[dataset]:
+        checks.append(_in_set("venue", list(VENUES)))
     return checks
+
+
+def staged_suite(dataset: str, universe: Universe) -> list[Check]:
+    """Checks on staged canonical rows of one dataset (one day or many)."""
+    base = generic_staged_suite(dataset, universe)
+    if dataset == "spot_prices":
+        return [
+            *base,
+            *_not_null("price_usd"),
+            *_positive("price_usd"),
+            *_non_negative("market_cap_usd", "volume_usd"),
+            _completeness(dataset),
+            _between("abs_log_return_1h", hi=0.5, severity="warn", frame="hourly_moves"),
+        ]
+    if dataset == "equity_prices":
+        return [
+            *base[:3],
+            *_not_null("close"),
+            _in_set("ticker", universe.tickers),
+            *_positive("close", "open"),
+            *_non_negative("volume"),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "high", "column_B": "low", "or_equal": True},
+            ),
+        ]
+    if dataset == "perp_klines":
+        return [
+            *base,
+            *_not_null("close"),
+            *_positive("open", "high", "low", "close"),
+            *_non_negative("volume_base", "volume_usd"),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "high", "column_B": "low", "or_equal": True},
+            ),
+            _completeness(dataset),
+        ]
+    if dataset == "funding_rates":
+        return [
+            *base,
+            *_not_null("funding_rate"),
+            _between("funding_rate", -MAX_ABS_FUNDING, MAX_ABS_FUNDING),
+            _between("interval_hours", 1, 8),
+            *_positive("mark_price"),
+            _completeness(dataset),
+        ]
+    if dataset == "open_interest":
+        return [
+            *base,
+            *_non_negative("open_interest_base", "open_interest_usd"),
+            _completeness(dataset),
+        ]
+    if dataset == "long_short_ratio":
+        return [
+            *base,
+            _in_set("kind", ["global_accounts", "top_accounts", "top_positions"]),
+            _between("long_share", 0, 1),
+            _between("short_share", 0, 1),
+            *_non_negative("long_short_ratio"),
+            _between("share_sum", 0.98, 1.02, severity="warn", frame="share_sums"),
+            _completeness(dataset, severity="warn"),
+        ]
+    if dataset == "taker_volume":
+        return [
+            *base,
+            *_non_negative("buy_volume_usd", "sell_volume_usd"),
+            _completeness(dataset, severity="warn"),
+        ]
+    if dataset == "liquidations":
+        return [
+            *base,
+            _in_set("side", ["long", "short"]),
+            *_positive("price", "qty_base"),
+            *_non_negative("notional_usd"),
+        ]
+    if dataset == "exchange_flows":
+        return [
+            *base,
+            *_non_negative("inflow_native", "outflow_native", "reserve_native"),
+            _completeness(dataset),
+        ]
+    if dataset == "order_book":
+        return [
+            *base,
+            *_positive("best_bid", "best_ask"),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "best_ask", "column_B": "best_bid", "or_equal": True},
+            ),
+            _between("spread_bps", 0, 500),
+            *_non_negative("bid_depth_usd_1pct", "ask_depth_usd_1pct"),
+            _completeness(dataset, severity="warn"),
+        ]
+    return base
+
+
+def cross_source_suite() -> list[Check]:
+    """Checks across datasets of the same days (frame `perp_vs_spot`)."""
+    return [
+        _between("rel_diff", 0, MAX_PERP_SPOT_DIFF, frame="perp_vs_spot"),
+    ]
 
 
 def mart_suite(table: str, universe: Universe) -> list[Check]:

@@ -13,9 +13,14 @@ import polars as pl
 
 from pipeline.errors import GateFailed, ParseError, SourceError
 from pipeline.lake import write_json_atomic, write_parquet_atomic
-from pipeline.quality.frames import PARTITION, staged_frames
+from pipeline.quality.frames import (
+    EXPECTED_ROWS,
+    PARTITION,
+    cross_source_frame,
+    staged_frames,
+)
 from pipeline.quality.gate import GateResult, run_checks
-from pipeline.quality.suites import staged_suite
+from pipeline.quality.suites import cross_source_suite, staged_suite
 from pipeline.schemas import KEYS, conform, day_expr, empty
 from pipeline.sources.base import SourceDataset
 from pipeline.stages.context import RunContext
@@ -67,13 +72,49 @@ def file_sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def gate_staged(ctx: RunContext, dataset: str, rows: pl.DataFrame) -> GateResult:
+def gate_staged(
+    ctx: RunContext, dataset: str, rows: pl.DataFrame, expected: pl.DataFrame | None = None
+) -> GateResult:
     return run_checks(
         "staged",
         dataset,
-        staged_frames(dataset, rows),
+        staged_frames(dataset, rows, expected),
         staged_suite(dataset, ctx.universe),
         PARTITION,
+    )
+
+
+def expected_series(
+    ctx: RunContext, entries: list[SourceDataset], days: list[date]
+) -> pl.DataFrame | None:
+    """The series each day's partition must hold: one per request key of every source.
+
+    Keys are canonical assets (or `ASSET@kind`); who reports them is the venue (venue
+    datasets) or the source. None for datasets without a completeness expectation.
+    """
+    dataset = entries[0].dataset
+    if dataset not in EXPECTED_ROWS:
+        return None
+    who = "venue" if "venue" in KEYS[dataset] else "source"
+    rows = [
+        (day, entry.source, spec.key.split("@")[0])
+        for day in days
+        for entry in entries
+        for spec in entry.requests(ctx.fetch_context(entry.source, day))
+    ]
+    frame = pl.DataFrame(
+        rows, schema={PARTITION: pl.Date, who: pl.String, "asset": pl.String}, orient="row"
+    )
+    return frame.unique().sort(PARTITION, who, "asset")
+
+
+def gate_cross_source(ctx: RunContext, staged: dict[str, pl.DataFrame]) -> GateResult | None:
+    """Perp closes against spot prices of the same hours (when both are staged in this run)."""
+    if "spot_prices" not in staged or "perp_klines" not in staged:
+        return None
+    frame = cross_source_frame(staged["spot_prices"], staged["perp_klines"])
+    return run_checks(
+        "staged", "cross_source", {"perp_vs_spot": frame}, cross_source_suite(), PARTITION
     )
 
 
@@ -109,55 +150,69 @@ def fail_gate(ctx: RunContext, result: GateResult) -> GateFailed:
     return GateFailed(result.describe_failure() + where, [result.to_json()])
 
 
+def parse_and_gate(
+    ctx: RunContext, entries: list[SourceDataset], days: list[date], stat: dict
+) -> tuple[list[pl.DataFrame], GateResult]:
+    """Parse, clean and gate one dataset over `days`; nothing is written here."""
+    dataset = entries[0].dataset
+    parts: list[pl.DataFrame] = []
+    counts: dict[str, int] = defaultdict(int)
+    for day in days:
+        raw = [parse_day(ctx, e, day) for e in entries]
+        cleaned, c = clean_day(dataset, pl.concat(raw), day)
+        for k, v in c.items():
+            counts[k] += v
+        parts.append(cleaned.with_columns(pl.lit(day).alias(PARTITION)))
+        ctx.progress.advance()
+    rows = pl.concat(parts)
+    t_gate = time.perf_counter()
+    result = gate_staged(ctx, dataset, rows, expected_series(ctx, entries, days))
+    stat["gate_seconds"] = round(stat.get("gate_seconds", 0.0) + time.perf_counter() - t_gate, 3)
+    stat.setdefault("datasets", {})[dataset] = {"rows": rows.height, **counts}
+    log.info("stage %s: %d rows over %d day(s) %s", dataset, rows.height, len(days), dict(counts))
+    return parts, result
+
+
+def write_partitions(ctx: RunContext, dataset: str, days: list[date], parts: list) -> None:
+    for day, part in zip(days, parts, strict=True):
+        path = ctx.lake.staged_file(dataset, day)
+        write_parquet_atomic(conform(part, dataset), path)
+        write_json_atomic(
+            ctx.lake.staged_ledger(dataset, day),
+            {
+                "sha256": file_sha256(path),
+                "run_id": ctx.run_id,
+                "gate": "passed",
+                "rows": part.height,
+            },
+        )
+
+
 def stage(ctx: RunContext, days: list[date], datasets: list[str] | None = None) -> dict[str, int]:
-    """Stage every dataset for `days`; writes nothing for a dataset whose gate fails."""
+    """Stage every dataset for `days`: parse and gate all of them (and across them) first,
+    then write; a failed gate writes nothing at all."""
     by_dataset: dict[str, list[SourceDataset]] = defaultdict(list)
     for entry in select_datasets(datasets):
         by_dataset[entry.dataset].append(entry)
-    written: dict[str, int] = {}
+    staged: dict[str, list[pl.DataFrame]] = {}
+    results: list[GateResult] = []
     with ctx.stage_timer("stage") as stat:
         ctx.progress.start("stage", len(by_dataset) * len(days))
         try:
             for dataset, entries in by_dataset.items():
-                parts: list[pl.DataFrame] = []
-                counts: dict[str, int] = defaultdict(int)
-                for day in days:
-                    raw = [parse_day(ctx, e, day) for e in entries]
-                    cleaned, c = clean_day(dataset, pl.concat(raw), day)
-                    for k, v in c.items():
-                        counts[k] += v
-                    parts.append(cleaned.with_columns(pl.lit(day).alias(PARTITION)))
-                    ctx.progress.advance()
-                rows = pl.concat(parts)
-                t_gate = time.perf_counter()
-                result = gate_staged(ctx, dataset, rows)
-                stat["gate_seconds"] = round(
-                    stat.get("gate_seconds", 0.0) + time.perf_counter() - t_gate, 3
-                )
+                parts, result = parse_and_gate(ctx, entries, days, stat)
                 if not result.success:
                     raise fail_gate(ctx, result)
-                save_gate_results(ctx, "staged", [result])
-                for day, part in zip(days, parts, strict=True):
-                    path = ctx.lake.staged_file(dataset, day)
-                    write_parquet_atomic(conform(part, dataset), path)
-                    write_json_atomic(
-                        ctx.lake.staged_ledger(dataset, day),
-                        {
-                            "sha256": file_sha256(path),
-                            "run_id": ctx.run_id,
-                            "gate": "passed",
-                            "rows": part.height,
-                        },
-                    )
-                written[dataset] = rows.height
-                stat.setdefault("datasets", {})[dataset] = {"rows": rows.height, **counts}
-                log.info(
-                    "stage %s: %d rows over %d day(s) %s",
-                    dataset,
-                    rows.height,
-                    len(days),
-                    dict(counts),
-                )
+                results.append(result)
+                staged[dataset] = parts
         finally:
             ctx.progress.stop()
-    return written
+        cross = gate_cross_source(ctx, {k: pl.concat(v) for k, v in staged.items()})
+        if cross is not None:
+            if not cross.success:
+                raise fail_gate(ctx, cross)
+            results.append(cross)
+        save_gate_results(ctx, "staged", results)
+        for dataset, parts in staged.items():
+            write_partitions(ctx, dataset, days, parts)
+    return {dataset: sum(p.height for p in parts) for dataset, parts in staged.items()}
