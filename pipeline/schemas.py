@@ -126,10 +126,20 @@ def time_column(dataset: str) -> str:
     return KEYS[dataset][0]
 
 
+# Snapshots of "now" (order books): the nightly run takes them right after the day it
+# processes, so a snapshot taken during day D+1 describes day D.
+SNAPSHOT_DATASETS = frozenset({"order_book"})
+
+
 def day_expr(dataset: str, schema: pl.Schema) -> pl.Expr:
-    """The UTC day of each row: its date column, or the date of its timestamp."""
+    """The UTC day a row describes: its date column, or the date of its timestamp (for
+    snapshots, the day before the one they were taken on)."""
     column = time_column(dataset)
-    return pl.col(column) if schema[column] == pl.Date else pl.col(column).dt.date()
+    if schema[column] == pl.Date:
+        return pl.col(column)
+    if dataset in SNAPSHOT_DATASETS:
+        return (pl.col(column) - pl.duration(days=1)).dt.date()
+    return pl.col(column).dt.date()
 
 
 def empty(dataset: str) -> pl.DataFrame:

@@ -1,0 +1,11 @@
+-- Staged liquidation orders as published by venues with a public liquidation endpoint (OKX): a subset of all liquidations.
+select
+    ts,
+    venue,
+    asset,
+    side,
+    price,
+    qty_base,
+    notional_usd,
+    cast(ts as date) as date
+from read_parquet(getvariable('lake_root') || '/staged/liquidations/date=*/part-0.parquet')

@@ -1,0 +1,11 @@
+-- Staged long/short ratios per venue, hourly.
+select
+    ts,
+    venue,
+    asset,
+    kind,
+    long_share,
+    short_share,
+    long_short_ratio,
+    cast(ts as date) as date
+from read_parquet(getvariable('lake_root') || '/staged/long_short_ratio/date=*/part-0.parquet')

@@ -1,0 +1,14 @@
+-- Staged hourly perpetual-futures bars per venue (Binance, Bybit, OKX).
+select
+    ts,
+    venue,
+    asset,
+    interval,
+    open,
+    high,
+    low,
+    close,
+    volume_base,
+    volume_usd,
+    cast(ts as date) as date
+from read_parquet(getvariable('lake_root') || '/staged/perp_klines/date=*/part-0.parquet')
