@@ -1,4 +1,5 @@
--- Staged order-book snapshots, one per venue and asset for each day, taken right after the day closed.
+-- Staged order-book snapshots, one per venue and asset for each day, taken right after the day
+-- closed: a snapshot taken during day D+1 describes day D.
 select
     ts,
     venue,
@@ -8,5 +9,5 @@ select
     spread_bps,
     bid_depth_usd_1pct,
     ask_depth_usd_1pct,
-    date
-from read_parquet(getvariable('lake_root') || '/staged/order_book/date=*/part-0.parquet', hive_partitioning = true)
+    cast(ts - interval 1 day as date) as date
+from read_parquet(getvariable('lake_root') || '/staged/order_book/date=*/part-0.parquet')
