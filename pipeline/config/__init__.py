@@ -186,3 +186,9 @@ def load_universe() -> Universe:
 @cache
 def load_sources() -> dict[str, SourceConfig]:
     return {k: SourceConfig.model_validate(v) for k, v in _read_toml("sources.toml").items()}
+
+
+@cache
+def load_risk_model() -> dict:
+    """Parameters of the liquidation-risk method (risk_model.toml)."""
+    return _read_toml("risk_model.toml")

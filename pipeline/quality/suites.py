@@ -187,6 +187,15 @@ def cross_source_suite() -> list[Check]:
     ]
 
 
+MART_KEYS = {
+    "fct_derivatives_daily": ["date", "asset"],
+    "fct_exchange_flows_daily": ["date", "asset"],
+    "fct_liquidity_daily": ["date", "asset", "venue"],
+    "fct_liquidation_levels": ["date", "asset", "side", "price_level"],
+    "fct_liquidation_risk_daily": ["date", "asset"],
+}
+
+
 def mart_suite(table: str, universe: Universe) -> list[Check]:
     """Checks on published mart tables (validated as DataFrames queried from the build)."""
     if table == "fct_asset_daily":
@@ -241,4 +250,77 @@ def mart_suite(table: str, universe: Universe) -> list[Check]:
                 "ExpectColumnPairValuesToBeEqual", {"column_A": "n_assets", "column_B": "n_members"}
             ),
         ]
-    raise KeyError(f"no mart suite for table {table!r}")
+    key = MART_KEYS.get(table)
+    if key is None:
+        raise KeyError(f"no mart suite for table {table!r}")
+    checks = [
+        *_not_null(*key),
+        Check("ExpectCompoundColumnsToBeUnique", {"column_list": key}),
+        _in_set("asset", universe.symbols),
+    ]
+    if table == "fct_derivatives_daily":
+        return [
+            *checks,
+            *_non_negative("open_interest_usd", "liquidations_long_usd", "liquidations_short_usd"),
+            _between("n_venues", 1, len(VENUES)),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "funding_rate_annualized", "column_B": "venue_min"},
+                frame="funding_bounds",
+            ),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "venue_max", "column_B": "funding_rate_annualized"},
+                frame="funding_bounds",
+            ),
+        ]
+    if table == "fct_exchange_flows_daily":
+        return [*checks, *_non_negative("inflow_usd", "outflow_usd", "reserve_usd")]
+    if table == "fct_liquidity_daily":
+        return [
+            *checks,
+            _in_set("venue", list(VENUES)),
+            _between("spread_bps", 0, 500),
+            *_non_negative("bid_depth_usd_1pct", "ask_depth_usd_1pct"),
+        ]
+    if table == "fct_liquidation_levels":
+        return [
+            *checks,
+            _in_set("side", ["long", "short"]),
+            *_positive("price_level"),
+            *_non_negative("est_notional_usd"),
+        ]
+    if table == "fct_liquidation_risk_daily":
+        return [
+            *checks,
+            *_not_null("risk_score", "risk_tier"),
+            _between("risk_score", 0, 100),
+            _in_set("risk_tier", ["low", "elevated", "high", "extreme"]),
+            *_non_negative(
+                "open_interest_usd",
+                "est_long_liq_usd_5pct",
+                "est_long_liq_usd_10pct",
+                "est_long_liq_usd_20pct",
+                "est_short_liq_usd_5pct",
+                "est_short_liq_usd_10pct",
+                "est_short_liq_usd_20pct",
+            ),
+            # a bigger move liquidates at least as much
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "est_long_liq_usd_20pct",
+                    "column_B": "est_long_liq_usd_10pct",
+                    "or_equal": True,
+                },
+            ),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "est_long_liq_usd_10pct",
+                    "column_B": "est_long_liq_usd_5pct",
+                    "or_equal": True,
+                },
+            ),
+        ]
+    return checks

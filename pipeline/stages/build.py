@@ -84,12 +84,33 @@ def mart_frames(
             """,
         )
         return {"rows": rows, "cap_reconciliation": recon}
+    if table == "fct_derivatives_daily":
+        # the OI-weighted funding must lie between the venues' own annualised funding
+        bounds = query_frame(
+            con,
+            """
+            with venue as (
+                select date, venue, asset, avg(funding_rate * 24 / interval_hours * 365) as f
+                from staging.stg_funding_rates
+                group by all
+            )
+            select d.date, d.asset, d.funding_rate_annualized,
+                   min(v.f) - 1e-9 as venue_min, max(v.f) + 1e-9 as venue_max
+            from marts.fct_derivatives_daily as d
+            join venue as v on v.date = d.date and v.asset = d.asset
+            where d.funding_rate_annualized is not null
+            group by all
+            order by 1, 2
+            """,
+        )
+        return {"rows": rows, "funding_bounds": bounds}
     return {"rows": rows}
 
 
 def gate_marts(ctx: RunContext, build_file: Path) -> list[GateResult]:
     con = duckdb.connect(str(build_file), read_only=True)
     try:
+        con.execute("SET VARIABLE lake_root = ?", [str(ctx.lake.root)])  # staging views
         tables = mart_tables(con)
         results = []
         for table in tables:

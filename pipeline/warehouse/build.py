@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.config import Universe
+from pipeline.config import Universe, load_risk_model
 from pipeline.errors import TokenriskError
 from pipeline.lake import Lake
 from pipeline.warehouse.models import build_order, discover, load_docs
@@ -46,9 +46,18 @@ def apply_comments(
 
 
 def seed_frames(universe: Universe) -> dict[str, pl.DataFrame]:
+    """Configuration the models need, loaded as tables: sectors and the risk model."""
     rows = [(a, s) for s, sector in universe.sectors.items() for a in sector.members]
+    risk = load_risk_model()
+    params = {**risk["model"], **risk["score"]}
     return {
-        "staging.seed_sector_members": pl.DataFrame(rows, schema=["asset", "sector"], orient="row")
+        "staging.seed_sector_members": pl.DataFrame(rows, schema=["asset", "sector"], orient="row"),
+        "staging.seed_leverage_tiers": pl.DataFrame(
+            risk["leverage_tiers"], schema={"leverage": pl.Float64, "weight": pl.Float64}
+        ),
+        "staging.seed_risk_model": pl.DataFrame(
+            {k: [float(v)] for k, v in params.items()}
+        ).with_columns(methodology_version=pl.lit(risk["methodology_version"])),
     }
 
 

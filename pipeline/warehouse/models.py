@@ -15,7 +15,11 @@ from pipeline.errors import TokenriskError
 LAYERS = ("staging", "intermediate", "marts")
 MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "table"}
 REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
-SEEDS = {"staging.seed_sector_members"}
+SEEDS = {
+    "staging.seed_sector_members",
+    "staging.seed_leverage_tiers",
+    "staging.seed_risk_model",
+}
 
 
 def sql_dir() -> Path:
