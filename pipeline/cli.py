@@ -425,6 +425,70 @@ def parse(
 
 
 @app.command()
+def validate(
+    data_dir: DataDirOpt = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures to this JSON file.")
+    ] = None,
+) -> None:
+    """Validate the liquidation-risk marts against the demo market's ground truth.
+
+    Needs a published demo run (`tokenrisk run --source demo`): the demo market writes what it
+    really liquidated under demo_truth/, and this compares the estimates with it.
+    """
+    from pipeline.validate import validate as do_validate
+
+    lake = Lake.at(data_dir or Settings().data_dir)
+    figures = do_validate(lake)
+    table = Table(title="liquidation-risk validation (demo ground truth)", title_justify="left")
+    for col in ("figure", "value", "what it means"):
+        table.add_column(col)
+
+    def num(v: object) -> str:
+        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    table.add_row(
+        "spearman_long_10pct",
+        num(figures["spearman_long_10pct"]),
+        f"rank corr. of est. long liq. (10% move) on day t with true long liq. on t+1, "
+        f"{figures['asset_days_with_fall']} asset-days with a fall >= 5% (target >= 0.6)",
+    )
+    table.add_row(
+        "spearman_levels",
+        num(figures["spearman_levels"]),
+        f"rank corr. per price bucket, estimated levels vs true liquidations "
+        f"({figures['bucket_pairs']} bucket pairs)",
+    )
+    table.add_row(
+        "tier_precision",
+        num(figures["tier_precision"]),
+        f"share of {figures['flagged_asset_days']} high/extreme asset-days followed by "
+        "top-quartile liquidations (share of OI)",
+    )
+    table.add_row(
+        "top5_overlap",
+        num(figures["top5_overlap"]),
+        f"top-5 risk on the eve {figures['top5_risk_on_eve']} vs top-5 true liquidations "
+        f"{figures['top5_true_liquidations_on_crash_day']} (target >= 3)",
+    )
+    table.add_row(
+        "lead_days_high_or_above",
+        ", ".join(f"{a} {n}" for a, n in figures["lead_days_high_or_above"].items()),
+        "days before the crash the most levered assets had been high or above",
+    )
+    table.add_row(
+        "true liquidations on the crash day",
+        f"${figures['true_liquidations_crash_day_usd'] / 1e9:.2f}B, "
+        f"{100 * (figures['true_long_share_crash_day'] or 0):.0f}% longs",
+        figures["crash_day"],
+    )
+    out.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        out.print(f"saved {json_out}")
+
+
+@app.command()
 def bench(
     assets: Annotated[
         int, typer.Option("--assets", help="Synthetic assets added to the universe.")
