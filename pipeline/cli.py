@@ -291,11 +291,17 @@ def build(
     data_dir: DataDirOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Build a new warehouse file from all staged data; its marts are gated. Publishes nothing."""
+    """Build a new warehouse file from the staged data; its marts are gated. Publishes nothing.
+
+    Without days, everything is rebuilt. With --date or --start, only the marts from that day on
+    are recomputed and older rows are taken from the published warehouse (incremental; falls
+    back to a full build when the SQL models or the risk configuration changed).
+    """
     from pipeline.stages.build import build as do_build
 
     ctx = make_context(source, data_dir, verbose)
-    path = do_build(ctx)
+    since = resolve_days(start, end, date_, ctx.source_mode)[0] if (start or date_) else None
+    path = do_build(ctx, since=since)
     print_stage_summary(ctx)
     out.print(f"built {path} (gate passed); run `tokenrisk publish` to publish it")
 

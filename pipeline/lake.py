@@ -171,6 +171,15 @@ class Lake:
     def warehouse(self) -> Path:
         return self.root / "warehouse" / "tokenrisk.duckdb"
 
+    @property
+    def published_info_file(self) -> Path:
+        """Which build the published warehouse came from, and from which models."""
+        return self.root / "warehouse" / "published.json"
+
+    def published_info(self) -> dict:
+        path = self.published_info_file
+        return json.loads(path.read_text()) if path.exists() else {}
+
     def build_file(self, run_id: str) -> Path:
         return self.root / "warehouse" / "builds" / f"{run_id}.duckdb"
 

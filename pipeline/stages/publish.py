@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import GateFailed, TokenriskError
-from pipeline.lake import write_parquet_atomic
+from pipeline.lake import write_json_atomic, write_parquet_atomic
 from pipeline.stages.context import RunContext
 from pipeline.warehouse import mart_tables, query_frame
 from pipeline.warehouse.publish import write_published
@@ -88,6 +88,11 @@ def publish(
                 f"publish: build {build_file.stem} did not pass its gate; nothing published"
             )
         counts = write_published(build_file, ctx.lake.warehouse, ctx.settings.storage_version)
+        ledger = json.loads(build_file.with_suffix(".json").read_text())
+        write_json_atomic(
+            ctx.lake.published_info_file,
+            {"build": build_file.stem, "models": ledger.get("models"), "tables": counts},
+        )
         stat["tables"] = counts
         stat["mart_files"] = export_marts(ctx, build_file, days)
         stat["build"] = build_file.stem

@@ -27,7 +27,7 @@ def run_pipeline(ctx: RunContext, days: list[date]) -> dict[str, int]:
     try:
         extract(ctx, days)
         ctx.stats.setdefault("staged_rows", {}).update(stage(ctx, days))
-        build_file = build(ctx)
+        build_file = build(ctx, since=days[0])
         counts = publish(ctx, build_file, days)
     except TokenriskError as exc:
         ctx.write_manifest("failed", error=exc.message, days=[str(days[0]), str(days[-1])])

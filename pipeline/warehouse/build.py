@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -61,13 +62,71 @@ def seed_frames(universe: Universe) -> dict[str, pl.DataFrame]:
     }
 
 
-def build_warehouse(
-    lake: Lake, universe: Universe, target: Path, datasets: list[str]
-) -> dict[str, int]:
-    """Build every model into `target` (a new file); returns row counts of the tables."""
-    missing = [d for d in datasets if not lake.staged_days(d)]
+# An incremental build recomputes the marts from `since` on, reading staged data from this many
+# days earlier: the longest history any model needs (30-day windows of z-scores over 7-day OI
+# changes, the 14-day look-back of liquidation levels) plus a margin. Rows before `since` are
+# carried over from the published warehouse. tests/warehouse checks incremental == full.
+INCREMENTAL_LOOKBACK_DAYS = 45
+
+
+def staged_files(lake: Lake, datasets: list[str], since: date | None) -> dict[str, list[str]]:
+    """The staged partitions the build reads: all of them, or the window an incremental
+    build from `since` needs. Files are listed explicitly: DuckDB reads no other partition."""
+    first = since - timedelta(days=INCREMENTAL_LOOKBACK_DAYS) if since else None
+    files = {}
+    for dataset in datasets:
+        days = [d for d in lake.staged_days(dataset) if first is None or d >= first]
+        files[dataset] = [str(lake.staged_file(dataset, d)) for d in days]
+    missing = [d for d, f in files.items() if not f]
     if missing:
         raise TokenriskError(f"build: no staged data for {missing} in {lake.root}; run stage first")
+    return files
+
+
+def carry_over(con: duckdb.DuckDBPyConnection, base: Path, since: date) -> None:
+    """Incremental build: mart rows before `since` come from the published warehouse `base`."""
+    con.execute(f"ATTACH {_quote(str(base))} AS base (READ_ONLY)")
+    try:
+        base_tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'base' and schema_name = 'marts'"
+            ).fetchall()
+        }
+        for (table,) in con.execute(
+            "select table_name from duckdb_tables() "
+            "where database_name = current_database() and schema_name = 'marts' order by 1"
+        ).fetchall():
+            if table not in base_tables:
+                raise TokenriskError(f"build: marts.{table} is not in {base}; build in full")
+            con.execute(f"DELETE FROM marts.{table} WHERE date < ?", [since])
+            con.execute(
+                f"INSERT INTO marts.{table} BY NAME "
+                f"SELECT * FROM base.marts.{table} WHERE date < ?",
+                [since],
+            )
+            con.execute(f"CREATE OR REPLACE TABLE marts.{table} AS FROM marts.{table} ORDER BY ALL")
+    finally:
+        con.execute("DETACH base")
+
+
+def build_warehouse(
+    lake: Lake,
+    universe: Universe,
+    target: Path,
+    datasets: list[str],
+    since: date | None = None,
+    base: Path | None = None,
+) -> dict[str, int]:
+    """Build every model into `target` (a new file); returns row counts of the tables.
+
+    With `since` and `base` (the published warehouse built from the same models), only the
+    marts from `since` on are recomputed, from a window of staged data; older rows are copied.
+    """
+    if (since is None) != (base is None):
+        raise ValueError("an incremental build needs both `since` and `base`")
+    files = staged_files(lake, datasets, since)
     models = build_order(discover())
     docs = load_docs()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +134,8 @@ def build_warehouse(
     con = duckdb.connect(str(target))
     counts: dict[str, int] = {}
     try:
-        con.execute(f"SET VARIABLE lake_root = {_quote(str(lake.root))}")
+        for dataset, paths in files.items():
+            con.execute(f"SET VARIABLE staged_{dataset} = ?", [paths])
         for schema in ("staging", "intermediate", "marts"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for name, frame in seed_frames(universe).items():
@@ -96,6 +156,11 @@ def build_warehouse(
                     f"SELECT count(*) FROM {model.qualified}"
                 ).fetchone()[0]
             log.info("built %s (%s)", model.qualified, kind.lower())
+        if since is not None and base is not None:
+            carry_over(con, base, since)
+            for name in counts:
+                if name.startswith("marts."):
+                    counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         apply_comments(con, docs)
         con.execute("CHECKPOINT")
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -91,3 +92,18 @@ def load_docs(root: Path | None = None) -> dict[str, dict]:
                 "columns": entry.get("columns", {}) or {},
             }
     return docs
+
+
+def models_fingerprint(root: Path | None = None) -> str:
+    """A hash of everything the marts are computed from besides the data: the SQL models, their
+    docs and the configuration loaded as seeds. Incremental builds reuse published rows only
+    when it is unchanged."""
+    from pipeline.config import CONFIG_DIR
+
+    root = root or sql_dir()
+    digest = hashlib.sha256()
+    files = sorted(root.glob("*/*.sql")) + sorted(root.glob("*/_models.yml"))
+    files += [CONFIG_DIR / "risk_model.toml", CONFIG_DIR / "universe.toml"]
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

@@ -27,9 +27,7 @@ venue_oi_usd as (
 ),
 
 venue_funding as (
-    select date, venue, asset, avg(funding_rate * 24 / interval_hours * 365) as funding_annualized
-    from staging.stg_funding_rates
-    group by date, venue, asset
+    select date, venue, asset, funding_annualized from intermediate.int_venue_funding_daily
 ),
 
 venues as (

@@ -7,4 +7,4 @@ select
     low,
     close,
     volume
-from read_parquet(getvariable('lake_root') || '/staged/equity_prices/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_equity_prices'))

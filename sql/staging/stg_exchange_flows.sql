@@ -6,4 +6,4 @@ select
     inflow_native,
     outflow_native,
     reserve_native
-from read_parquet(getvariable('lake_root') || '/staged/exchange_flows/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_exchange_flows'))

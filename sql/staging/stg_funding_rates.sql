@@ -7,4 +7,4 @@ select
     interval_hours,
     mark_price,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/funding_rates/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_funding_rates'))

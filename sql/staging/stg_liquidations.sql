@@ -8,4 +8,4 @@ select
     qty_base,
     notional_usd,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/liquidations/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_liquidations'))

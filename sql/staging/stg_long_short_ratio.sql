@@ -8,4 +8,4 @@ select
     short_share,
     long_short_ratio,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/long_short_ratio/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_long_short_ratio'))

@@ -6,4 +6,4 @@ select
     open_interest_base,
     open_interest_usd,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/open_interest/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_open_interest'))

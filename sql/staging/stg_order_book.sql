@@ -10,4 +10,4 @@ select
     bid_depth_usd_1pct,
     ask_depth_usd_1pct,
     cast(ts - interval 1 day as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/order_book/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_order_book'))

@@ -11,4 +11,4 @@ select
     volume_base,
     volume_usd,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/perp_klines/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_perp_klines'))

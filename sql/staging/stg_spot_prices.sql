@@ -8,4 +8,4 @@ select
     market_cap_usd,
     volume_usd,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/spot_prices/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_spot_prices'))

@@ -6,4 +6,4 @@ select
     buy_volume_usd,
     sell_volume_usd,
     cast(ts as date) as date
-from read_parquet(getvariable('lake_root') || '/staged/taker_volume/date=*/part-0.parquet')
+from read_parquet(getvariable('staged_taker_volume'))
