@@ -113,6 +113,9 @@ def validate(lake: Lake, crash_day: date = CRASH_DAY) -> dict:
         price_level=((pl.col("price_level").log() / log_step).round() * log_step).exp()
     )
     fall_days = falls.select("date", "asset")
+    # only the buckets the price went through on t+1 (down to the lowest true liquidation):
+    # levels further down were never tested, so their true liquidations are 0 by construction
+    reached = true_buckets.group_by("date", "asset").agg(lowest=pl.col("price_level").min())
     bucket_pairs = (
         est_buckets.join(fall_days, on=["date", "asset"])
         .join(
@@ -121,6 +124,9 @@ def validate(lake: Lake, crash_day: date = CRASH_DAY) -> dict:
             how="full",
             coalesce=True,
         )
+        .join(reached, on=["date", "asset"])
+        .join(risk.select("date", "asset", "close_usd"), on=["date", "asset"])
+        .filter(pl.col("price_level").is_between(pl.col("lowest"), pl.col("close_usd")))
         .fill_null(0.0)
     )
 
