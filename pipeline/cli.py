@@ -147,7 +147,9 @@ def make_context(source: str | None, data_dir: str | None, verbose: bool) -> Run
         raise UsageError(f"environment variable {name}: {first['msg']}") from None
     mode = source or settings.source
     lake = Lake.at(data_dir if data_dir is not None else settings.data_dir)
-    return RunContext(lake=lake, settings=settings, source_mode=mode, progress=RichBar())
+    return RunContext(
+        lake=lake, settings=settings, source_mode=mode, progress=RichBar(), today=settings.today
+    )
 
 
 def print_stage_summary(ctx: RunContext) -> None:

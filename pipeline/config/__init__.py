@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -171,6 +172,9 @@ class Settings(BaseSettings):
     demo_seed: int = 20260205
     # DuckDB storage version of the published file: v1.1.0 opens in DuckDB 1.1 and later
     storage_version: str = Field(default="v1.1.0", pattern=r"^v\d+\.\d+\.\d+$")
+    # the run's clock for request builders (history limits, snapshots); unset: the real UTC
+    # date for live runs, the day after each day for the demo market. For tests and replays.
+    today: date | None = None
 
 
 def _read_toml(name: str) -> dict:
