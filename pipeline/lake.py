@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import UsageError
+from pipeline.failpoints import failpoint
 
 
 def fsync_dir(path: Path) -> None:
@@ -45,6 +46,7 @@ def atomic_path(target: Path, *, exclusive: bool = False) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        failpoint("lake.before_rename")
         if exclusive:
             os.link(tmp, target)  # fails with FileExistsError instead of replacing
             tmp.unlink()

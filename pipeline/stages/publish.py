@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import GateFailed, TokenriskError
+from pipeline.failpoints import failpoint
 from pipeline.lake import write_json_atomic, write_parquet_atomic
 from pipeline.stages.context import RunContext
 from pipeline.warehouse import mart_tables, query_frame
@@ -66,6 +67,7 @@ def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> 
             for (day,), part in frame.group_by("date", maintain_order=True):
                 write_parquet_atomic(part.drop("date"), ctx.lake.mart_file(table, day))
                 written += 1
+                failpoint("publish.between_mart_files")
     finally:
         con.close()
     return written

@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from pipeline.errors import GateFailed, ParseError, SourceError
+from pipeline.failpoints import failpoint
 from pipeline.lake import write_json_atomic, write_parquet_atomic
 from pipeline.quality.frames import (
     EXPECTED_ROWS,
@@ -177,6 +178,7 @@ def write_partitions(ctx: RunContext, dataset: str, days: list[date], parts: lis
     for day, part in zip(days, parts, strict=True):
         path = ctx.lake.staged_file(dataset, day)
         write_parquet_atomic(conform(part, dataset), path)
+        failpoint("stage.between_partitions")
         write_json_atomic(
             ctx.lake.staged_ledger(dataset, day),
             {

@@ -11,6 +11,7 @@ import polars as pl
 
 from pipeline.config import Universe, load_risk_model
 from pipeline.errors import TokenriskError
+from pipeline.failpoints import failpoint
 from pipeline.lake import Lake
 from pipeline.warehouse.models import build_order, discover, load_docs
 
@@ -156,6 +157,7 @@ def build_warehouse(
                     f"SELECT count(*) FROM {model.qualified}"
                 ).fetchone()[0]
             log.info("built %s (%s)", model.qualified, kind.lower())
+            failpoint("build.between_models")
         if since is not None and base is not None:
             carry_over(con, base, since)
             for name in counts:

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import TokenriskError
+from pipeline.failpoints import failpoint
 from pipeline.lake import fsync_dir
 from pipeline.warehouse.build import apply_comments
 from pipeline.warehouse.models import load_docs
@@ -58,10 +59,13 @@ def write_published(build_file: Path, target: Path, storage_version: str) -> dic
             con.execute("DETACH published")
         finally:
             con.close()
+        failpoint("publish.before_verify")
         verify_published(tmp, counts)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        failpoint("publish.before_swap")
         os.replace(tmp, target)
+        failpoint("publish.after_swap")
         fsync_dir(target.parent)
         return counts
     finally:
