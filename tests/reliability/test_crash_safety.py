@@ -15,11 +15,10 @@ from polars.testing import assert_frame_equal
 
 from pipeline.failpoints import ENV
 from tests.conftest import run_cli
+from tests.reliability.conftest import NEXT
 
 pytestmark = pytest.mark.e2e
 
-BASE = ("--start", "2026-02-01", "--end", "2026-02-05")
-NEXT = ("--date", "2026-02-06")
 KILL_POINTS = [
     "lake.before_rename@5",  # landing a raw response during extract
     "stage.between_partitions@2",  # staged partitions half written
@@ -49,18 +48,8 @@ def every_visible_file_is_whole(data: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("base") / "data"
-    run_cli("run", *BASE, "--data-dir", str(data), check=True)
-    return data
-
-
-@pytest.fixture(scope="module")
-def reference(base, tmp_path_factory) -> dict[str, pl.DataFrame]:
-    data = tmp_path_factory.mktemp("reference") / "data"
-    shutil.copytree(base, data)
-    run_cli("run", *NEXT, "--data-dir", str(data), check=True)
-    return marts(data)
+def reference(reference_dir) -> dict[str, pl.DataFrame]:
+    return marts(reference_dir)
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
