@@ -15,10 +15,15 @@ from pipeline.lake import write_json_atomic
 from pipeline.quality.frames import PARTITION
 from pipeline.quality.gate import GateResult, run_checks
 from pipeline.quality.suites import mart_suite
-from pipeline.schemas import SCHEMAS
 from pipeline.sources import datasets as all_datasets
 from pipeline.stages.context import RunContext
-from pipeline.stages.stage import fail_gate, file_sha256, gate_staged, save_gate_results
+from pipeline.stages.stage import (
+    fail_gate,
+    file_sha256,
+    gate_staged,
+    partition_stamp,
+    save_gate_results,
+)
 from pipeline.warehouse import mart_tables, query_frame
 from pipeline.warehouse.build import build_warehouse
 from pipeline.warehouse.models import models_fingerprint
@@ -35,14 +40,20 @@ def read_staged(ctx: RunContext, dataset: str, days: list[date]) -> pl.DataFrame
 
 
 def unverified_days(ctx: RunContext, dataset: str) -> list[date]:
-    """Staged partitions without a passing gate record for their exact current bytes."""
+    """Staged partitions without a passing gate record for their exact current bytes.
+
+    A partition whose size and mtime equal those recorded when it passed is trusted without
+    reading it (the nightly build must not re-read all history); otherwise its sha256 decides.
+    """
     out = []
     for day in ctx.lake.staged_days(dataset):
         ledger = ctx.lake.staged_ledger(dataset, day)
         if ledger.exists():
             record = json.loads(ledger.read_text())
-            if record.get("gate") == "passed" and record.get("sha256") == file_sha256(
-                ctx.lake.staged_file(dataset, day)
+            path = ctx.lake.staged_file(dataset, day)
+            if record.get("gate") == "passed" and (
+                record.get("stamp") == partition_stamp(path)
+                or record.get("sha256") == file_sha256(path)
             ):
                 continue
         out.append(day)
@@ -63,7 +74,12 @@ def verify_staged_inputs(ctx: RunContext) -> None:
             path = ctx.lake.staged_file(dataset, day)
             write_json_atomic(
                 ctx.lake.staged_ledger(dataset, day),
-                {"sha256": file_sha256(path), "run_id": ctx.run_id, "gate": "passed"},
+                {
+                    "sha256": file_sha256(path),
+                    "stamp": partition_stamp(path),
+                    "run_id": ctx.run_id,
+                    "gate": "passed",
+                },
             )
 
 
@@ -154,7 +170,7 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
             target = ctx.lake.build_file(ctx.run_id)
             since, base = incremental_base(ctx, since)
             counts = build_warehouse(
-                ctx.lake, ctx.universe, target, list(SCHEMAS), since=since, base=base
+                ctx.lake, ctx.universe, target, all_datasets(), since=since, base=base
             )
         except Exception as exc:
             # record the failed attempt: `publish` must not fall back to an older build

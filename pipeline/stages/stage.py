@@ -73,6 +73,12 @@ def file_sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def partition_stamp(path) -> dict:
+    """Size and modification time of a staged file: a cheap proof it is unchanged since gated."""
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def gate_staged(
     ctx: RunContext, dataset: str, rows: pl.DataFrame, expected: pl.DataFrame | None = None
 ) -> GateResult:
@@ -183,6 +189,7 @@ def write_partitions(ctx: RunContext, dataset: str, days: list[date], parts: lis
             ctx.lake.staged_ledger(dataset, day),
             {
                 "sha256": file_sha256(path),
+                "stamp": partition_stamp(path),
                 "run_id": ctx.run_id,
                 "gate": "passed",
                 "rows": part.height,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pipeline.config import Universe, load_risk_model
 from pipeline.errors import TokenriskError
 from pipeline.failpoints import failpoint
 from pipeline.lake import Lake
+from pipeline.schemas import SCHEMAS, empty
 from pipeline.warehouse.models import build_order, discover, load_docs
 
 log = logging.getLogger("tokenrisk.build")
@@ -71,17 +73,25 @@ INCREMENTAL_LOOKBACK_DAYS = 45
 
 
 def staged_files(lake: Lake, datasets: list[str], since: date | None) -> dict[str, list[str]]:
-    """The staged partitions the build reads: all of them, or the window an incremental
-    build from `since` needs. Files are listed explicitly: DuckDB reads no other partition."""
+    """The staged partitions the build reads, per canonical dataset: all of them, or the window
+    an incremental build from `since` needs. Files are listed explicitly, so DuckDB reads no
+    other partition. Every dataset in `datasets` must have data."""
     first = since - timedelta(days=INCREMENTAL_LOOKBACK_DAYS) if since else None
     files = {}
-    for dataset in datasets:
+    for dataset in SCHEMAS:
         days = [d for d in lake.staged_days(dataset) if first is None or d >= first]
         files[dataset] = [str(lake.staged_file(dataset, d)) for d in days]
-    missing = [d for d, f in files.items() if not f]
+    missing = [d for d in datasets if not files[d]]
     if missing:
         raise TokenriskError(f"build: no staged data for {missing} in {lake.root}; run stage first")
     return files
+
+
+def empty_partition(folder: Path, dataset: str) -> str:
+    """A typed, empty Parquet file standing in for a dataset with no staged data yet."""
+    path = folder / f"{dataset}.parquet"
+    empty(dataset).write_parquet(path)
+    return str(path)
 
 
 def carry_over(con: duckdb.DuckDBPyConnection, base: Path, since: date) -> None:
@@ -134,8 +144,10 @@ def build_warehouse(
     target.unlink(missing_ok=True)
     con = duckdb.connect(str(target))
     counts: dict[str, int] = {}
+    scratch = tempfile.TemporaryDirectory(prefix=".build-", dir=target.parent)
     try:
         for dataset, paths in files.items():
+            paths = paths or [empty_partition(Path(scratch.name), dataset)]
             con.execute(f"SET VARIABLE staged_{dataset} = ?", [paths])
         for schema in ("staging", "intermediate", "marts"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -167,4 +179,5 @@ def build_warehouse(
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        scratch.cleanup()
     return counts
