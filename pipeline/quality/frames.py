@@ -16,7 +16,7 @@ EXPECTED_ROWS: dict[str, tuple[int, int]] = {
     "spot_prices": (20, 30),
     "perp_klines": (22, 24),
     "funding_rates": (1, 24),
-    "open_interest": (20, 24),
+    "open_interest": (20, 288),  # hourly; the daily archive has 5-minute rows
     "long_short_ratio": (20, 24),
     "taker_volume": (20, 24),
     "order_book": (1, 2),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pipeline.errors import UsageError
-from pipeline.sources import coingecko, stooq
+from pipeline.sources import binance, coingecko, stooq
 from pipeline.sources.base import SourceDataset
 
-REGISTRY: list[SourceDataset] = [*coingecko.DATASETS, *stooq.DATASETS]
+REGISTRY: list[SourceDataset] = [*coingecko.DATASETS, *stooq.DATASETS, *binance.DATASETS]
 
 
 def find(source: str, dataset: str) -> SourceDataset:

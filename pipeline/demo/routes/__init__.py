@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline.demo.routes import coingecko, stooq
+from pipeline.demo.routes import binance, coingecko, stooq
 
-ALL_ROUTES = [*coingecko.ROUTES, *stooq.ROUTES]
+ALL_ROUTES = [*coingecko.ROUTES, *stooq.ROUTES, *binance.ROUTES]
