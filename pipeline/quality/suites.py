@@ -162,6 +162,7 @@ def staged_suite(dataset: str, universe: Universe) -> list[Check]:
     if dataset == "exchange_flows":
         return [
             *base,
+            *_not_null("inflow_native", "outflow_native", "reserve_native"),
             *_non_negative("inflow_native", "outflow_native", "reserve_native"),
             _completeness(dataset),
         ]

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pipeline.errors import UsageError
-from pipeline.sources import binance, coingecko, stooq
+from pipeline.sources import binance, bybit, coingecko, coinmetrics, okx, stooq
 from pipeline.sources.base import SourceDataset
 
-REGISTRY: list[SourceDataset] = [*coingecko.DATASETS, *stooq.DATASETS, *binance.DATASETS]
+REGISTRY: list[SourceDataset] = [
+    *coingecko.DATASETS,
+    *stooq.DATASETS,
+    *binance.DATASETS,
+    *bybit.DATASETS,
+    *okx.DATASETS,
+    *coinmetrics.DATASETS,
+]
 
 
 def find(source: str, dataset: str) -> SourceDataset:

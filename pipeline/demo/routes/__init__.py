@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from pipeline.demo.routes import binance, coingecko, stooq
+from pipeline.demo.routes import binance, bybit, coingecko, coinmetrics, okx, stooq
 
-ALL_ROUTES = [*coingecko.ROUTES, *stooq.ROUTES, *binance.ROUTES]
+ALL_ROUTES = [
+    *coingecko.ROUTES,
+    *stooq.ROUTES,
+    *binance.ROUTES,
+    *bybit.ROUTES,
+    *okx.ROUTES,
+    *coinmetrics.ROUTES,
+]

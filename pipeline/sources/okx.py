@@ -1,0 +1,353 @@
+"""OKX v5 public REST (www.okx.com, no key), USDT-margined swaps such as BTC-USDT-SWAP.
+
+Endpoints (one request per instrument and UTC day; rows come NEWEST FIRST; `after` asks for
+records older than a timestamp, `before` for newer ones; at most 100 rows a page):
+- perp_klines: GET /api/v5/market/history-candles?instId&bar=1H: [ts, o, h, l, c, vol (contracts),
+  volCcy (coin), volCcyQuote (USDT), confirm].
+- funding_rates: GET /api/v5/public/funding-rate-history?instId (fundingTime, fundingRate;
+  about three months of history; no mark price: NULL).
+- open_interest: GET /api/v5/rubik/stat/contracts/open-interest-history?instId&period=1H:
+  [ts, oi (contracts), oiCcy (coin), oiUsd]. The parser also reads the current snapshot of
+  GET /api/v5/public/open-interest (objects with oi, oiCcy, oiUsd, ts).
+- liquidations: GET /api/v5/public/liquidation-orders?instType=SWAP&instFamily&state=filled:
+  data[].details[] with bkPx (bankruptcy price), sz (contracts), posSide, side, ts. Only recent
+  days are served over REST (LIQUIDATION_HISTORY_DAYS); Binance and Bybit publish none.
+Limits: about 20 requests per 2 s for most public endpoints (10 for funding history). Errors:
+HTTP 200 with code != "0", e.g. {"code": "51001", "msg": "Instrument ID does not exist"}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import polars as pl
+
+from pipeline.config import Instrument, load_universe
+from pipeline.errors import ParseError, SourceError
+from pipeline.http import RequestSpec
+from pipeline.schemas import conform
+from pipeline.sources.base import FetchContext, SourceDataset, day_bounds_ms, load_json, ms_to_ts
+
+SOURCE = "okx"
+PAGE = 100
+FUNDING_HISTORY_DAYS = 92
+LIQUIDATION_HISTORY_DAYS = 7
+
+
+def _check_history(ctx: FetchContext, dataset: str, days: int) -> None:
+    oldest = ctx.today - timedelta(days=days)
+    if ctx.day < oldest:
+        raise SourceError(
+            f"okx/{dataset} {ctx.day}: OKX serves only the last {days} days over REST "
+            f"(oldest {oldest} as of {ctx.today})"
+        )
+
+
+def _spec(ctx: FetchContext, dataset: str, key: str, path: str, **params: str) -> RequestSpec:
+    start, end = day_bounds_ms(ctx.day)
+    return RequestSpec(
+        source=SOURCE,
+        dataset=dataset,
+        key=key,
+        day=ctx.day,
+        url=f"{ctx.cfg.base_url}{path}",
+        # newer than start - 1 and older than end: exactly the day
+        params={
+            **params,
+            "after": str(end),
+            "before": str(start - 1),
+            "limit": str(min(PAGE, ctx.cfg.page_limit or PAGE)),
+        },
+    )
+
+
+def candle_requests(ctx: FetchContext) -> list[RequestSpec]:
+    return [
+        _spec(
+            ctx, "perp_klines", i.asset, "/api/v5/market/history-candles", instId=i.symbol, bar="1H"
+        )
+        for i in ctx.universe.instruments(SOURCE)
+    ]
+
+
+def funding_requests(ctx: FetchContext) -> list[RequestSpec]:
+    _check_history(ctx, "funding_rates", FUNDING_HISTORY_DAYS)
+    return [
+        _spec(ctx, "funding_rates", i.asset, "/api/v5/public/funding-rate-history", instId=i.symbol)
+        for i in ctx.universe.instruments(SOURCE)
+    ]
+
+
+def open_interest_requests(ctx: FetchContext) -> list[RequestSpec]:
+    start, end = day_bounds_ms(ctx.day)
+    return [
+        RequestSpec(
+            source=SOURCE,
+            dataset="open_interest",
+            key=i.asset,
+            day=ctx.day,
+            url=f"{ctx.cfg.base_url}/api/v5/rubik/stat/contracts/open-interest-history",
+            params={
+                "instId": i.symbol,
+                "period": "1H",
+                "begin": str(start),
+                "end": str(end - 1),
+                "limit": str(PAGE),
+            },
+        )
+        for i in ctx.universe.instruments(SOURCE)
+    ]
+
+
+def liquidation_requests(ctx: FetchContext) -> list[RequestSpec]:
+    _check_history(ctx, "liquidations", LIQUIDATION_HISTORY_DAYS)
+    return [
+        _spec(
+            ctx,
+            "liquidations",
+            i.asset,
+            "/api/v5/public/liquidation-orders",
+            instType="SWAP",
+            instFamily=i.symbol.removesuffix("-SWAP"),
+            state="filled",
+        )
+        for i in ctx.universe.instruments(SOURCE)
+    ]
+
+
+def _timestamps(data: list) -> list[int]:
+    out = []
+    for row in data:
+        if isinstance(row, list):
+            out.append(int(row[0]))
+        elif isinstance(row, dict) and "details" in row:
+            out.extend(int(d["ts"]) for d in row["details"])
+        elif isinstance(row, dict):
+            out.append(int(row.get("fundingTime") or row.get("ts")))
+    return out
+
+
+def next_page(spec: RequestSpec, body: str, pages: int) -> RequestSpec | None:
+    """A full page continues with records older than its oldest one. For liquidations the
+    next page starts AT that timestamp (`after` = oldest + 1): several orders can share a
+    millisecond, and staging drops the exact duplicates this overlap brings."""
+    try:
+        data = _data(body, "okx page")
+        stamps = _timestamps(data)
+    except (ParseError, KeyError, TypeError, ValueError):
+        return None  # the parser reports the bad body with its raw file
+    if len(data) < int(spec.params.get("limit", PAGE)) or not stamps:
+        return None
+    oldest = min(stamps)
+    if "end" in spec.params:  # rubik statistics: begin/end
+        return replace(spec, params={**spec.params, "end": str(oldest - 1)})
+    after = oldest + 1 if spec.dataset == "liquidations" else oldest
+    if after >= int(spec.params["after"]):
+        raise SourceError(
+            f"{spec.describe()}: more than {spec.params['limit']} records at {oldest} ms; "
+            "the page cannot advance"
+        )
+    return replace(spec, params={**spec.params, "after": str(after)})
+
+
+def _data(body: str | bytes, where: str) -> list:
+    if isinstance(body, bytes):
+        raise ParseError(f"{where}: expected a JSON body, got binary data")
+    doc = load_json(body, where)
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise ParseError(f"{where}: not an OKX v5 envelope (missing field 'data')")
+    if "code" in doc and str(doc["code"]) != "0":
+        raise ParseError(f"{where}: API error code {doc['code']}: {doc.get('msg')}")
+    if not isinstance(doc["data"], list):
+        raise ParseError(f"{where}: field 'data' is not a list")
+    return doc["data"]
+
+
+def _instrument(key: str, inst_id: str | None, where: str) -> Instrument:
+    universe = load_universe()
+    try:
+        if key:
+            return universe.instrument(SOURCE, key)
+        if inst_id:
+            return universe.instrument_for_symbol(SOURCE, inst_id)
+    except KeyError as exc:
+        raise ParseError(f"{where}: {exc.args[0]}") from None
+    raise ParseError(f"{where}: the body does not name its instrument: pass --asset")
+
+
+def _numbers(df: pl.DataFrame, columns: list[str], where: str) -> pl.DataFrame:
+    try:
+        return df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in columns)
+    except pl.exceptions.InvalidOperationError as exc:
+        raise ParseError(
+            f"{where}: a numeric field is not a number ({str(exc).splitlines()[0]})"
+        ) from None
+
+
+def _objects(rows: list, fields: dict[str, str], where: str) -> pl.DataFrame:
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ParseError(f"{where}: row {i} is not an object")
+        missing = [f for f in fields if f not in row]
+        if missing:
+            raise ParseError(f"{where}: row {i} is missing field {missing[0]!r}")
+    return pl.DataFrame(
+        {c: [None if r[f] in (None, "") else str(r[f]) for r in rows] for f, c in fields.items()},
+        schema={c: pl.String for c in fields.values()},
+    )
+
+
+def _arrays(rows: list, names: list[str], where: str) -> pl.DataFrame:
+    bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= len(names))), None)
+    if bad is not None:
+        raise ParseError(f"{where}: row {str(bad)[:60]} is not an array of {len(names)} fields")
+    return pl.DataFrame(
+        {n: [str(r[i]) for r in rows] for i, n in enumerate(names)},
+        schema={n: pl.String for n in names},
+    )
+
+
+def parse_candles(body: str | bytes, key: str) -> pl.DataFrame:
+    where = f"okx perp_klines ({key or '?'})"
+    data = _data(body, where)
+    inst = _instrument(key, None, where)
+    names = ["ms", "open", "high", "low", "close", "vol", "volume_base", "volume_usd"]
+    df = _numbers(_arrays(data, names, where), names[1:], where)
+    return conform(
+        df.with_columns(
+            ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset), interval=pl.lit("1h")
+        ),
+        "perp_klines",
+    )
+
+
+def _inst_id(data: list) -> str | None:
+    return data[0].get("instId") if data and isinstance(data[0], dict) else None
+
+
+def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
+    where = f"okx funding_rates ({key or 'instId from body'})"
+    data = _data(body, where)
+    inst = _instrument(key, _inst_id(data), where)
+    df = _numbers(
+        _objects(data, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where),
+        ["funding_rate"],
+        where,
+    )
+    df = df.with_columns(ts=ms_to_ts("ms")).sort("ts")
+    gap = pl.col("ts").diff().dt.total_minutes() / 60
+    return conform(
+        df.with_columns(
+            venue=pl.lit(SOURCE),
+            asset=pl.lit(inst.asset),
+            interval_hours=pl.coalesce(gap, gap.shift(-1), pl.lit(8.0)),
+            mark_price=pl.lit(None, pl.Float64),
+        ),
+        "funding_rates",
+    )
+
+
+def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
+    where = f"okx open_interest ({key or 'instId from body'})"
+    data = _data(body, where)
+    inst = _instrument(key, _inst_id(data), where)
+    if data and isinstance(data[0], dict):  # the /public/open-interest snapshot
+        df = _objects(data, {"ts": "ms", "oiCcy": "oi_ccy", "oiUsd": "oi_usd"}, where)
+    else:
+        df = _arrays(data, ["ms", "oi", "oi_ccy", "oi_usd"], where)
+    df = _numbers(df, ["oi_ccy", "oi_usd"], where)
+    return conform(
+        df.with_columns(
+            ts=ms_to_ts("ms"),
+            venue=pl.lit(SOURCE),
+            asset=pl.lit(inst.asset),
+            open_interest_base=pl.col("oi_ccy"),
+            open_interest_usd=pl.col("oi_usd"),
+        ),
+        "open_interest",
+    )
+
+
+def parse_liquidations(body: str | bytes, key: str) -> pl.DataFrame:
+    """REST (and WebSocket push) liquidation orders -> one row per order."""
+    where = f"okx liquidations ({key or 'instId from body'})"
+    data = _data(body, where)
+    rows = []
+    for i, group in enumerate(data):
+        if not isinstance(group, dict) or not isinstance(group.get("details"), list):
+            raise ParseError(f"{where}: data[{i}] is missing field 'details'")
+        inst = _instrument(
+            key, group.get("instId") or (group.get("instFamily", "") + "-SWAP"), where
+        )
+        for detail in group["details"]:
+            rows.append({**detail, "_contract": inst.contract_size, "_asset": inst.asset})
+    fields = {"ts": "ms", "bkPx": "price", "sz": "contracts", "side": "order_side"}
+    df = _objects(rows, fields, where)
+    df = _numbers(df, ["price", "contracts"], where).with_columns(
+        pos_side=pl.Series([r.get("posSide") or "" for r in rows], dtype=pl.String),
+        contract=pl.Series([r["_contract"] for r in rows], dtype=pl.Float64),
+        asset=pl.Series([r["_asset"] for r in rows], dtype=pl.String),
+    )
+    # the liquidated position's side: posSide in long/short mode; in net mode the order
+    # closes it, so a sell order liquidates a long
+    side = (
+        pl.when(pl.col("pos_side").is_in(["long", "short"]))
+        .then(pl.col("pos_side"))
+        .when(pl.col("order_side") == "sell")
+        .then(pl.lit("long"))
+        .when(pl.col("order_side") == "buy")
+        .then(pl.lit("short"))
+    )
+    out = df.with_columns(
+        ts=ms_to_ts("ms"),
+        venue=pl.lit(SOURCE),
+        side=side,
+        qty_base=pl.col("contracts") * pl.col("contract"),
+    ).with_columns(notional_usd=pl.col("price") * pl.col("qty_base"))
+    if out["side"].null_count():
+        raise ParseError(f"{where}: an order has neither posSide long/short nor side buy/sell")
+    return conform(out, "liquidations")
+
+
+DATASETS = [
+    SourceDataset(
+        SOURCE,
+        "perp_klines",
+        "GET /api/v5/market/history-candles?bar=1H",
+        candle_requests,
+        parse_candles,
+        next_page=next_page,
+        notes="newest first",
+    ),
+    SourceDataset(
+        SOURCE,
+        "funding_rates",
+        "GET /api/v5/public/funding-rate-history",
+        funding_requests,
+        parse_funding,
+        next_page=next_page,
+        body_names_key=True,
+        notes=f"last {FUNDING_HISTORY_DAYS} days; no mark price",
+    ),
+    SourceDataset(
+        SOURCE,
+        "open_interest",
+        "GET /api/v5/rubik/stat/contracts/open-interest-history?period=1H",
+        open_interest_requests,
+        parse_open_interest,
+        next_page=next_page,
+        body_names_key=True,
+        notes="also parses /api/v5/public/open-interest",
+    ),
+    SourceDataset(
+        SOURCE,
+        "liquidations",
+        "GET /api/v5/public/liquidation-orders?instType=SWAP&state=filled",
+        liquidation_requests,
+        parse_liquidations,
+        next_page=next_page,
+        body_names_key=True,
+        notes=f"last {LIQUIDATION_HISTORY_DAYS} days; the only public liquidation feed",
+    ),
+]
