@@ -422,8 +422,6 @@ def parse(
         text = frame.with_columns(
             pl.col(c).dt.strftime(iso)
             for c, t in frame.schema.items()
-            if t == pl.Datetime
-            for c, t in frame.schema.items()
             if isinstance(t, pl.Datetime)
         ).write_ndjson()
     if out_file:

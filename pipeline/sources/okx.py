@@ -137,7 +137,8 @@ def next_page(spec: RequestSpec, body: str, pages: int) -> RequestSpec | None:
         stamps = _timestamps(data)
     except (ParseError, KeyError, TypeError, ValueError):
         return None  # the parser reports the bad body with its raw file
-    if len(data) < int(spec.params.get("limit", PAGE)) or not stamps:
+    # a liquidation page counts orders (the details of its groups), others count rows
+    if len(stamps) < int(spec.params.get("limit", PAGE)) or not stamps:
         return None
     oldest = min(stamps)
     if "end" in spec.params:  # rubik statistics: begin/end
