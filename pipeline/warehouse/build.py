@@ -142,7 +142,9 @@ def build_warehouse(
     docs = load_docs()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    con = duckdb.connect(str(target))
+    # one thread: parallel aggregation adds floats in a varying order, and a rerun must give
+    # the same marts to the last bit (the models are small next to staging; see performance.md)
+    con = duckdb.connect(str(target), config={"threads": 1})
     counts: dict[str, int] = {}
     scratch = tempfile.TemporaryDirectory(prefix=".build-", dir=target.parent)
     try:
