@@ -179,6 +179,8 @@ def _fmt(value: object, kind: str) -> str:
         return f"${value / 1e9:,.2f}B"
     if kind == "num":
         return f"{value:+.2f}"
+    if kind == "score":
+        return f"{value:.0f}"
     return str(value)
 
 
@@ -206,7 +208,33 @@ def print_sector_table(ctx: RunContext) -> None:
     for row in frame.iter_rows(named=True):
         table.add_row(*[_fmt(row[c], kind) for _, c, kind in columns])
     out.print(table)
+    print_risk_table(ctx)
     out.print(f"published: {ctx.lake.warehouse}")
+
+
+def print_risk_table(ctx: RunContext) -> None:
+    from pipeline.stages.run import risk_summary
+
+    frame = risk_summary(ctx)
+    if frame.is_empty():
+        return
+    day = frame["date"][0]
+    table = Table(title=f"marts.fct_liquidation_risk_daily ({day})", title_justify="left")
+    columns = [
+        ("asset", "asset", "str"),
+        ("open interest", "open_interest_usd", "usd"),
+        ("OI/cap", "oi_to_market_cap", "pct"),
+        ("funding z", "funding_z_30d", "num"),
+        ("long liq. at -10%", "est_long_liq_usd_10pct", "usd"),
+        ("score", "risk_score", "score"),
+        ("tier", "risk_tier", "str"),
+        ("top drivers", "top_drivers", "str"),
+    ]
+    for header, _, kind in columns:
+        table.add_column(header, justify="left" if kind == "str" else "right")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*[_fmt(row[c], kind) for _, c, kind in columns])
+    out.print(table)
 
 
 def _fail_lines(results) -> None:

@@ -92,3 +92,21 @@ def sector_summary(ctx: RunContext, last_days: int = 10) -> pl.DataFrame:
         ).sort("date")
     finally:
         con.close()
+
+
+def risk_summary(ctx: RunContext) -> pl.DataFrame:
+    """The latest day of marts.fct_liquidation_risk_daily, riskiest first."""
+    con = duckdb.connect(str(ctx.lake.warehouse), read_only=True)
+    try:
+        return query_frame(
+            con,
+            """
+            select date, asset, open_interest_usd, oi_to_market_cap, funding_z_30d,
+                   est_long_liq_usd_10pct, risk_score, risk_tier, top_drivers
+            from marts.fct_liquidation_risk_daily
+            where date = (select max(date) from marts.fct_liquidation_risk_daily)
+            order by risk_score desc, asset
+            """,
+        )
+    finally:
+        con.close()
