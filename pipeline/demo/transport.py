@@ -30,8 +30,27 @@ FAULT_KINDS = {
     "html",  # an HTML error page with status 200
     "missing_field",  # drop `field` from every JSON object of the body (schema drift)
     "negative_price",  # one point of the day gets a negative price (where the route has prices)
+    # on the body's rows (the first list of records in it), for any JSON route:
+    "duplicate_rows",  # every row twice (a duplicated / overlapping page)
+    "reverse_rows",  # rows in the opposite order
+    "drop_rows",  # every other row missing (a gap)
+    "rename_field",  # `field` renamed to `field`_v2 in every row (schema drift)
+    "retype_field",  # `field` becomes the string "n/a" in every row
+    "set_field",  # `field` of the middle row becomes `value`
+    "scale_field",  # `field` of the middle row multiplied by `factor`
+    "future_ts",  # timestamp `field` (ms) of the middle row a year ahead (clock skew)
 }
 VALUE_FAULTS = {"negative_price"}
+ROW_FAULTS = {
+    "duplicate_rows",
+    "reverse_rows",
+    "drop_rows",
+    "rename_field",
+    "retype_field",
+    "set_field",
+    "scale_field",
+    "future_ts",
+}
 
 
 @dataclass
@@ -46,6 +65,8 @@ class Fault:
     status: int = 500
     retry_after: float | None = None
     field: str = ""
+    value: str = ""
+    factor: float = 1.0
 
     def matches(self, source: str, key: str, day: date | None) -> bool:
         return (
@@ -124,6 +145,70 @@ class Route:
         )
 
 
+def body_rows(payload: object) -> list | None:
+    """The body's list of records: the payload itself, or the first non-empty list of
+    objects/arrays inside it (Binance lists, OKX data[].details, Bybit result.list, ...)."""
+    if isinstance(payload, list) and payload:
+        if isinstance(payload[0], dict) and any(isinstance(v, list) for v in payload[0].values()):
+            inner = body_rows(payload[0])
+            return inner if inner is not None else payload
+        return payload if isinstance(payload[0], dict | list) else None
+    if isinstance(payload, dict):
+        for value in payload.values():
+            if isinstance(value, dict | list):
+                found = body_rows(value)
+                if found is not None:
+                    return found
+    return None
+
+
+def _get(row: dict | list, field: str) -> object:
+    return row[int(field)] if isinstance(row, list) else row[field]
+
+
+def _set(row: dict | list, field: str, value: object) -> None:
+    if isinstance(row, list):
+        row[int(field)] = value
+    else:
+        row[field] = value
+
+
+def _like(old: object, new: float) -> object:
+    """`new` in the type the API used for the old value (numbers as strings stay strings)."""
+    if isinstance(old, str):
+        return repr(new) if not float(new).is_integer() else str(int(new))
+    return new
+
+
+def mutate_rows(fault: Fault, payload: object) -> object:
+    rows = body_rows(payload)
+    if not rows:
+        return payload
+    mid = rows[len(rows) // 2]
+    if fault.kind == "duplicate_rows":
+        rows.extend([json.loads(json.dumps(r)) for r in rows])
+    elif fault.kind == "reverse_rows":
+        rows.reverse()
+    elif fault.kind == "drop_rows":
+        del rows[1::2]
+    elif fault.kind == "rename_field":
+        for r in rows:
+            if isinstance(r, dict) and fault.field in r:
+                r[fault.field + "_v2"] = r.pop(fault.field)
+    elif fault.kind == "retype_field":
+        for r in rows:
+            _set(r, fault.field, "n/a")
+    elif fault.kind == "set_field":
+        _set(mid, fault.field, fault.value)
+    elif fault.kind == "scale_field":
+        old = _get(mid, fault.field)
+        _set(mid, fault.field, _like(old, float(old) * fault.factor))
+    elif fault.kind == "future_ts":
+        old = _get(mid, fault.field)
+        _set(mid, fault.field, _like(old, int(old) + 365 * 86_400_000))
+    return payload
+
+
 def drop_field(value: object, name: str) -> object:
     """`value` with key `name` removed from every JSON object inside it."""
     if isinstance(value, dict):
@@ -169,6 +254,8 @@ class DemoTransport(httpx.MockTransport):
                 reply.text = str(reply.corrupt(fault.kind, reply.text))
             else:
                 reply.payload = reply.corrupt(fault.kind, reply.payload)
+        if fault is not None and fault.kind in ROW_FAULTS and reply.text is None:
+            reply.payload = mutate_rows(fault, reply.payload)
         if fault is not None and fault.kind == "missing_field":
             if reply.text is None:
                 reply.payload = drop_field(reply.payload, fault.field)

@@ -31,8 +31,12 @@ from pipeline.sources.base import FetchContext, SourceDataset, day_bounds_ms, lo
 
 SOURCE = "okx"
 PAGE = 100
-FUNDING_HISTORY_DAYS = 92
-LIQUIDATION_HISTORY_DAYS = 7
+# REST look-back per endpoint (OKX docs, and measured by others in 2026): funding history about
+# three months, hourly open-interest history the latest 1440 entries (60 days at 1H),
+# liquidation orders about the last 24 hours (a 00:30 nightly run misses ~30 min of the day).
+FUNDING_HISTORY_DAYS = 88
+OPEN_INTEREST_HISTORY_DAYS = 59
+LIQUIDATION_HISTORY_DAYS = 1
 
 
 def _check_history(ctx: FetchContext, dataset: str, days: int) -> None:
@@ -80,6 +84,7 @@ def funding_requests(ctx: FetchContext) -> list[RequestSpec]:
 
 
 def open_interest_requests(ctx: FetchContext) -> list[RequestSpec]:
+    _check_history(ctx, "open_interest", OPEN_INTEREST_HISTORY_DAYS)
     start, end = day_bounds_ms(ctx.day)
     return [
         RequestSpec(

@@ -30,12 +30,24 @@ from pipeline.stages.extract import select_datasets
 log = logging.getLogger("tokenrisk.stage")
 
 
+def expected_keys(
+    ctx: RunContext, entry: SourceDataset, day: date, landed: dict | None = None
+) -> list[str]:
+    """The request keys of one source/dataset/day. A day the source no longer serves (its
+    history limit passed since extract) is staged from what was landed while it could be."""
+    try:
+        specs = entry.requests(ctx.fetch_context(entry.source, day))
+    except SourceError:
+        if landed:
+            return list(landed)
+        raise
+    return list(dict.fromkeys(s.key for s in specs))
+
+
 def parse_day(ctx: RunContext, entry: SourceDataset, day: date) -> pl.DataFrame:
     """Parse the newest landed response of every key of one source/dataset/day."""
-    expected = list(
-        dict.fromkeys(s.key for s in entry.requests(ctx.fetch_context(entry.source, day)))
-    )
     landed = ctx.lake.latest_raw(entry.source, entry.dataset, day)
+    expected = expected_keys(ctx, entry, day, landed)
     missing = [k for k in expected if k not in landed]
     if missing:
         raise SourceError(
@@ -104,10 +116,12 @@ def expected_series(
         return None
     who = "venue" if "venue" in KEYS[dataset] else "source"
     rows = [
-        (day, entry.source, spec.key.split("@")[0])
+        (day, entry.source, key.split("@")[0])
         for day in days
         for entry in entries
-        for spec in entry.requests(ctx.fetch_context(entry.source, day))
+        for key in expected_keys(
+            ctx, entry, day, ctx.lake.latest_raw(entry.source, entry.dataset, day)
+        )
     ]
     frame = pl.DataFrame(
         rows, schema={PARTITION: pl.Date, who: pl.String, "asset": pl.String}, orient="row"

@@ -114,7 +114,7 @@ def test_error_envelope_and_missing_field():
 
 def test_liquidation_history_limit_is_named():
     ctx = FetchContext(date(2026, 1, 1), date(2026, 2, 6), load_universe(), load_sources()["okx"])
-    with pytest.raises(SourceError, match="only the last 7 days"):
+    with pytest.raises(SourceError, match="only the last 1 days"):
         find("okx", "liquidations").requests(ctx)
 
 
