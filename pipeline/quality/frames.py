@@ -61,6 +61,18 @@ def staged_frames(
             .drop_nulls("abs_log_return_1h")
             .select(PARTITION, "asset", "ts", "abs_log_return_1h")
         )
+    if dataset == "open_interest":
+        frames["oi_jumps"] = (
+            rows.filter(pl.col("open_interest_base") > 0)
+            .sort("venue", "asset", "ts")
+            .with_columns(
+                oi_ratio_1h=(
+                    pl.col("open_interest_base") / pl.col("open_interest_base").shift(1)
+                ).over("venue", "asset")
+            )
+            .drop_nulls("oi_ratio_1h")
+            .select(PARTITION, "venue", "asset", "ts", "oi_ratio_1h")
+        )
     if dataset == "long_short_ratio":
         frames["share_sums"] = rows.select(
             PARTITION,

@@ -134,6 +134,8 @@ def staged_suite(dataset: str, universe: Universe) -> list[Check]:
         return [
             *base,
             *_non_negative("open_interest_base", "open_interest_usd"),
+            # open interest never moves 10x between two observations: a unit or feed error
+            _between("oi_ratio_1h", 0.1, 10, frame="oi_jumps"),
             _completeness(dataset),
         ]
     if dataset == "long_short_ratio":

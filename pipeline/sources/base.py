@@ -112,3 +112,13 @@ def require(obj: dict, name: str, where: str) -> object:
     if name not in obj:
         raise ParseError(f"{where}: missing field {name!r} (fields: {sorted(obj)[:8]})")
     return obj[name]
+
+
+def with_interval_hours(df: pl.DataFrame, default: float = 8.0) -> pl.DataFrame:
+    """Funding settlements -> `interval_hours` from the spacing of consecutive distinct
+    settlement times in the body (`default` when the body holds one). Duplicated rows (an
+    overlapping page) do not count as a zero-hour interval."""
+    times = df.select("ts").unique().sort("ts")
+    gap = pl.col("ts").diff().dt.total_minutes() / 60
+    times = times.with_columns(interval_hours=pl.coalesce(gap, gap.shift(-1), pl.lit(default)))
+    return df.join(times, on="ts", how="left", maintain_order="left")

@@ -32,7 +32,14 @@ from pipeline.config import Instrument, load_universe
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
-from pipeline.sources.base import FetchContext, SourceDataset, day_bounds_ms, load_json, ms_to_ts
+from pipeline.sources.base import (
+    FetchContext,
+    SourceDataset,
+    day_bounds_ms,
+    load_json,
+    ms_to_ts,
+    with_interval_hours,
+)
 
 SOURCE = "binance"
 HOUR_MS = 3_600_000
@@ -305,14 +312,12 @@ def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
     df = _cast(
         df.with_columns(mark=pl.Series(marks, dtype=pl.String)), where, ["funding_rate", "mark"]
     )
-    df = df.with_columns(ts=ms_to_ts("ms")).sort("ts")
+    df = with_interval_hours(df.with_columns(ts=ms_to_ts("ms")).sort("ts"))
     # the settlement interval: the spacing of consecutive settlements (8 h when only one)
-    gap = pl.col("ts").diff().dt.total_minutes() / 60
     return conform(
         df.with_columns(
             venue=pl.lit(SOURCE),
             asset=pl.lit(inst.asset),
-            interval_hours=pl.coalesce(gap, gap.shift(-1), pl.lit(8.0)),
             mark_price=pl.col("mark") / inst.multiplier,
         ),
         "funding_rates",

@@ -26,7 +26,14 @@ from pipeline.config import Instrument, load_universe
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
-from pipeline.sources.base import FetchContext, SourceDataset, day_bounds_ms, load_json, ms_to_ts
+from pipeline.sources.base import (
+    FetchContext,
+    SourceDataset,
+    day_bounds_ms,
+    load_json,
+    ms_to_ts,
+    with_interval_hours,
+)
 
 SOURCE = "bybit"
 MAX_LIMIT = {
@@ -189,13 +196,11 @@ def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
     df = _columns(
         result["list"], {"fundingRateTimestamp": "ms", "fundingRate": "funding_rate"}, where
     )
-    df = df.with_columns(ts=ms_to_ts("ms")).sort("ts")
-    gap = pl.col("ts").diff().dt.total_minutes() / 60
+    df = with_interval_hours(df.with_columns(ts=ms_to_ts("ms")).sort("ts"))
     return conform(
         df.with_columns(
             venue=pl.lit(SOURCE),
             asset=pl.lit(inst.asset),
-            interval_hours=pl.coalesce(gap, gap.shift(-1), pl.lit(8.0)),
             mark_price=pl.lit(None, pl.Float64),
         ),
         "funding_rates",

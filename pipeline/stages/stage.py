@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -22,7 +22,7 @@ from pipeline.quality.frames import (
 )
 from pipeline.quality.gate import GateResult, run_checks
 from pipeline.quality.suites import cross_source_suite, staged_suite
-from pipeline.schemas import KEYS, conform, day_expr, empty
+from pipeline.schemas import KEYS, conform, day_expr, empty, time_column
 from pipeline.sources.base import SourceDataset
 from pipeline.stages.context import RunContext
 from pipeline.stages.extract import select_datasets
@@ -69,7 +69,17 @@ def parse_day(ctx: RunContext, entry: SourceDataset, day: date) -> pl.DataFrame:
 
 def clean_day(dataset: str, df: pl.DataFrame, day: date) -> tuple[pl.DataFrame, dict[str, int]]:
     """Keep the day's rows, drop exact key duplicates, sort by key: deterministic output."""
-    kept = df.filter(day_expr(dataset, df.schema) == day)
+    row_day = day_expr(dataset, df.schema)
+    # APIs return neighbours at a day's edges; a row days away is a broken clock or feed
+    far = df.filter((row_day < day - timedelta(days=1)) | (row_day > day + timedelta(days=1)))
+    if not far.is_empty():
+        column = time_column(dataset)
+        raise ParseError(
+            f"stage {dataset} {day}: {far.height} row(s) timestamped far outside the day, "
+            f"e.g. {far[column][0]} ({far.row(0, named=True).get('venue') or ''} "
+            f"{far.row(0, named=True).get('asset') or ''}): clock skew or a bad feed"
+        )
+    kept = df.filter(row_day == day)
     deduped = kept.unique(subset=KEYS[dataset], keep="last", maintain_order=True).sort(
         KEYS[dataset]
     )
