@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.config import Settings, load_universe
+from pipeline.config import Settings, load_universe, use_universe
+from pipeline.demo.transport import body_rows
 from pipeline.lake import Lake
 from pipeline.stages.context import Progress, RunContext, day_range
 
@@ -31,29 +32,25 @@ def peak_rss_mib() -> float:
 
 
 def bare_stage(lake: Lake, out_dir: Path) -> tuple[float, int]:
-    """The floor for staging: read every raw file, build frames with polars, write Parquet."""
+    """The floor for staging: read every raw file, build a frame of its rows with plain
+    polars (no validation, no canonical mapping), write one Parquet file per dataset and day."""
     t0 = time.perf_counter()
     rows = 0
     for dataset_dir in sorted((lake.root / "raw").glob("source=*/dataset=*")):
         for day_dir in sorted(dataset_dir.glob("date=*")):
             frames = []
             for path in sorted(day_dir.glob("*.json.gz")):
-                record = json.loads(gzip.decompress(path.read_bytes()))
-                body = record["response"]["body"]
-                if body.startswith("{"):
-                    doc = json.loads(body)
-                    frames.append(
-                        pl.DataFrame(
-                            {
-                                "ms": [p[0] for p in doc["prices"]],
-                                "price_usd": [p[1] for p in doc["prices"]],
-                                "market_cap_usd": [p[1] for p in doc["market_caps"]],
-                                "volume_usd": [p[1] for p in doc["total_volumes"]],
-                            }
-                        )
-                    )
-                elif body.startswith("Date"):
+                body = Lake.raw_body(json.loads(gzip.decompress(path.read_bytes())))
+                if isinstance(body, bytes):
+                    continue
+                if body.startswith("Date"):
                     frames.append(pl.read_csv(body.encode()))
+                    continue
+                records = body_rows(json.loads(body))
+                if records and isinstance(records[0], list):
+                    frames.append(pl.DataFrame(records, orient="row").cast(pl.String))
+                elif records:
+                    frames.append(pl.DataFrame(records).cast(pl.String))
             if frames:
                 frame = pl.concat(frames, how="diagonal_relaxed")
                 rows += frame.height
@@ -109,7 +106,7 @@ def run_bench(assets: int, start: date, end: date, out_root: Path) -> dict:
         "days": len(days),
         "interval": "1h",
     }
-    with tempfile.TemporaryDirectory(prefix="tokenrisk-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tokenrisk-bench-") as tmp, use_universe(universe):
         lake = Lake.at(Path(tmp) / "data")
         ctx = RunContext(lake=lake, settings=Settings(), universe=universe, progress=Progress())
         from pipeline.quality.gate import _batch_definition

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -183,8 +185,27 @@ def _read_toml(name: str) -> dict:
 
 
 @cache
-def load_universe() -> Universe:
+def _configured_universe() -> Universe:
     return Universe.model_validate(_read_toml("universe.toml"))
+
+
+_override: list[Universe] = []
+
+
+def load_universe() -> Universe:
+    """The universe of universe.toml, or the one a benchmark put in place (`use_universe`)."""
+    return _override[-1] if _override else _configured_universe()
+
+
+@contextmanager
+def use_universe(universe: Universe) -> Iterator[None]:
+    """Run with another universe (e.g. synthetic assets for benchmarks): parsers resolve
+    instruments through `load_universe`."""
+    _override.append(universe)
+    try:
+        yield
+    finally:
+        _override.pop()
 
 
 @cache
