@@ -20,7 +20,7 @@ from pipeline.warehouse.models import build_order, discover, load_docs
 log = logging.getLogger("tokenrisk.build")
 
 
-def _quote(text: str) -> str:
+def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -44,9 +44,9 @@ def apply_comments(
             continue
         target = f'"{database}".{name}'
         if doc["description"]:
-            con.execute(f"COMMENT ON {kind} {target} IS {_quote(doc['description'])}")
+            con.execute(f"COMMENT ON {kind} {target} IS {quote_literal(doc['description'])}")
         for column, text in doc["columns"].items():
-            con.execute(f"COMMENT ON COLUMN {target}.{column} IS {_quote(text)}")
+            con.execute(f"COMMENT ON COLUMN {target}.{column} IS {quote_literal(text)}")
 
 
 def seed_frames(universe: Universe) -> dict[str, pl.DataFrame]:
@@ -96,7 +96,7 @@ def empty_partition(folder: Path, dataset: str) -> str:
 
 def carry_over(con: duckdb.DuckDBPyConnection, base: Path, since: date) -> None:
     """Incremental build: mart rows before `since` come from the published warehouse `base`."""
-    con.execute(f"ATTACH {_quote(str(base))} AS base (READ_ONLY)")
+    con.execute(f"ATTACH {quote_literal(str(base))} AS base (READ_ONLY)")
     try:
         base_tables = {
             r[0]

@@ -16,7 +16,7 @@ import duckdb
 from pipeline.errors import TokenriskError
 from pipeline.failpoints import failpoint
 from pipeline.lake import fsync_dir
-from pipeline.warehouse.build import apply_comments
+from pipeline.warehouse.build import apply_comments, quote_literal
 from pipeline.warehouse.models import load_docs
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -33,9 +33,13 @@ def write_published(build_file: Path, target: Path, storage_version: str) -> dic
     try:
         con = duckdb.connect()
         try:
-            con.execute(f"ATTACH '{build_file}' AS build (READ_ONLY)")
+            con.execute(f"ATTACH {quote_literal(str(build_file))} AS build (READ_ONLY)")
             try:
-                con.execute(f"ATTACH '{tmp}' AS published (STORAGE_VERSION '{storage_version}')")
+                # storage_version is validated by Settings (vX.Y.Z); paths are quoted
+                con.execute(
+                    f"ATTACH {quote_literal(str(tmp))} AS published "
+                    f"(STORAGE_VERSION {quote_literal(storage_version)})"
+                )
             except duckdb.Error as exc:
                 raise TokenriskError(
                     f"publish: cannot write storage version {storage_version!r}: "
