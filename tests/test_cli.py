@@ -68,3 +68,15 @@ def test_help_explains_commands():
         assert command in result.stdout
     run_help = run_cli("run", "--help")
     assert "--data-dir" in run_help.stdout and "TOKENRISK_DATA_DIR" in run_help.stdout
+
+
+def test_universe_rejects_symbols_that_could_reach_a_path():
+    import pytest
+    from pydantic import ValidationError
+
+    from pipeline.config import Asset
+
+    with pytest.raises(ValidationError, match="symbol"):
+        Asset(symbol="../../etc", name="x", coingecko_id="x")
+    with pytest.raises(ValidationError, match="coingecko_id"):
+        Asset(symbol="OK", name="x", coingecko_id="a/b")

@@ -18,11 +18,15 @@ CONFIG_DIR = Path(__file__).parent
 
 VENUES = ("binance", "bybit", "okx")
 
+# Symbols and ids end up in file names and URLs: only plain characters (no path traversal).
+SYMBOL = r"^[A-Z0-9]{1,20}$"
+SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
 
 class Perp(BaseModel):
     """One asset's perpetual contract on one venue (see the header of universe.toml)."""
 
-    symbol: str
+    symbol: str = Field(pattern=SLUG)
     multiplier: float = Field(default=1.0, gt=0)
     contract_size: float = Field(default=1.0, gt=0)
 
@@ -38,11 +42,11 @@ class Instrument(BaseModel):
 
 
 class Asset(BaseModel):
-    symbol: str
+    symbol: str = Field(pattern=SYMBOL)
     name: str
-    coingecko_id: str
+    coingecko_id: str = Field(pattern=SLUG)
     role: Literal["member", "reference"] = "member"
-    coinmetrics_id: str | None = None
+    coinmetrics_id: str | None = Field(default=None, pattern=SLUG)
     perps: dict[str, Perp] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -54,8 +58,8 @@ class Asset(BaseModel):
 
 
 class Equity(BaseModel):
-    ticker: str
-    stooq_symbol: str
+    ticker: str = Field(pattern=SYMBOL)
+    stooq_symbol: str = Field(pattern=SLUG)
 
 
 class Sector(BaseModel):
