@@ -46,6 +46,8 @@ def bare_stage(lake: Lake, out_dir: Path) -> tuple[float, int]:
                 if body.startswith("Date"):
                     frames.append(pl.read_csv(body.encode()))
                     continue
+                if not body.lstrip().startswith(("{", "[")):
+                    continue  # e.g. Stooq's "No data" on a weekend
                 records = body_rows(json.loads(body))
                 if records and isinstance(records[0], list):
                     frames.append(pl.DataFrame(records, orient="row").cast(pl.String))

@@ -526,7 +526,7 @@ def validate(
 def bench(
     assets: Annotated[
         int, typer.Option("--assets", help="Synthetic assets added to the universe.")
-    ] = 50,
+    ] = 20,
     start: Annotated[
         str, typer.Option("--start", help="First day of the scaled market.")
     ] = "2026-01-20",
