@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
-from pipeline.config import SourceConfig, Universe
+from pipeline.config import Instrument, SourceConfig, Universe, load_universe
 from pipeline.errors import ParseError, SourceError
 from pipeline.http import RequestSpec
 
@@ -122,3 +122,54 @@ def with_interval_hours(df: pl.DataFrame, default: float = 8.0) -> pl.DataFrame:
     gap = pl.col("ts").diff().dt.total_minutes() / 60
     times = times.with_columns(interval_hours=pl.coalesce(gap, gap.shift(-1), pl.lit(default)))
     return df.join(times, on="ts", how="left", maintain_order="left")
+
+
+def resolve_instrument(venue: str, key: str, symbol: str | None, where: str) -> Instrument:
+    """The instrument a body is about: from the request key (`ASSET` or `ASSET@kind`), else
+    from the venue symbol the body names; unknown ones are a ParseError naming them."""
+    universe = load_universe()
+    asset = key.split("@")[0]
+    try:
+        if asset:
+            return universe.instrument(venue, asset)
+        if symbol:
+            return universe.instrument_for_symbol(venue, symbol)
+    except KeyError as exc:
+        raise ParseError(f"{where}: {exc.args[0]}") from None
+    raise ParseError(f"{where}: the body does not name its instrument: pass --asset")
+
+
+def object_columns(rows: list, fields: dict[str, str], where: str) -> pl.DataFrame:
+    """JSON objects -> string columns named by `fields` (body field -> column). Every field is
+    required in every row (a missing one is named); null or "" values become null."""
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ParseError(f"{where}: row {i} is {type(row).__name__}, expected an object")
+        missing = [f for f in fields if f not in row]
+        if missing:
+            raise ParseError(f"{where}: row {i} is missing field {missing[0]!r}")
+    return pl.DataFrame(
+        {c: [None if r[f] in (None, "") else str(r[f]) for r in rows] for f, c in fields.items()},
+        schema={c: pl.String for c in fields.values()},
+    )
+
+
+def array_columns(rows: list, names: list[str], where: str) -> pl.DataFrame:
+    """JSON arrays -> string columns, the first len(names) fields of each row."""
+    bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= len(names))), None)
+    if bad is not None:
+        raise ParseError(f"{where}: row {str(bad)[:60]} is not an array of {len(names)} fields")
+    return pl.DataFrame(
+        {n: [str(r[i]) for r in rows] for i, n in enumerate(names)},
+        schema={n: pl.String for n in names},
+    )
+
+
+def to_float(df: pl.DataFrame, columns: list[str], where: str) -> pl.DataFrame:
+    """Cast string columns to Float64; a value that is not a number is a ParseError."""
+    try:
+        return df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in columns)
+    except pl.exceptions.InvalidOperationError as exc:
+        raise ParseError(
+            f"{where}: a numeric field is not a number ({str(exc).splitlines()[0]})"
+        ) from None

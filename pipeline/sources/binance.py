@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from pipeline.config import Instrument, load_universe
+from pipeline.config import Instrument
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
@@ -38,6 +38,9 @@ from pipeline.sources.base import (
     day_bounds_ms,
     load_json,
     ms_to_ts,
+    object_columns,
+    resolve_instrument,
+    to_float,
     with_interval_hours,
 )
 
@@ -192,51 +195,10 @@ def _rows(body: str | bytes, where: str) -> list:
     return doc
 
 
-def _instrument(key: str, symbol: str | None, where: str) -> Instrument:
-    universe = load_universe()
-    asset = key.split("@")[0]
-    try:
-        if asset:
-            return universe.instrument(SOURCE, asset)
-        if symbol:
-            return universe.instrument_for_symbol(SOURCE, symbol)
-    except KeyError as exc:
-        raise ParseError(f"{where}: {exc.args[0]}") from None
-    raise ParseError(f"{where}: the body does not name its symbol: pass --asset")
-
-
-def _frame(rows: list[dict], fields: dict[str, str], where: str) -> pl.DataFrame:
-    """Dicts -> columns named by `fields` (body field -> column), every value required."""
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ParseError(f"{where}: row {i} is {type(row).__name__}, expected an object")
-        missing = [f for f in fields if f not in row]
-        if missing:
-            raise ParseError(f"{where}: row {i} is missing field {missing[0]!r}")
-    try:
-        return pl.DataFrame(
-            {
-                col: [None if row[f] is None else str(row[f]) for row in rows]
-                for f, col in fields.items()
-            },
-            schema={col: pl.String for col in fields.values()},
-        )
-    except (TypeError, ValueError) as exc:
-        raise ParseError(f"{where}: unexpected value ({str(exc).splitlines()[0]})") from None
-
-
-def _cast(df: pl.DataFrame, where: str, numeric: list[str]) -> pl.DataFrame:
-    try:
-        return df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in numeric)
-    except pl.exceptions.InvalidOperationError as exc:
-        bad = str(exc).splitlines()[0]
-        raise ParseError(f"{where}: a numeric field is not a number ({bad})") from None
-
-
 def _klines(body: str | bytes, key: str, dataset: str) -> tuple[pl.DataFrame, Instrument]:
     where = _where(dataset, key)
     rows = _rows(body, where)
-    inst = _instrument(key, None, where)
+    inst = resolve_instrument(SOURCE, key, None, where)
     bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= 11)), None)
     if bad is not None:
         raise ParseError(f"{where}: kline {str(bad)[:60]} is not an array of 12 fields")
@@ -265,8 +227,8 @@ def _klines(body: str | bytes, key: str, dataset: str) -> tuple[pl.DataFrame, In
             )
         },
     )
-    df = _cast(
-        df, where, ["open", "high", "low", "close", "volume", "quote_volume", "taker_buy_quote"]
+    df = to_float(
+        df, ["open", "high", "low", "close", "volume", "quote_volume", "taker_buy_quote"], where
     )
     return df.with_columns(ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset)), inst
 
@@ -306,11 +268,11 @@ def _symbol_of(rows: list) -> str | None:
 def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
     where = _where("funding_rates", key)
     rows = _rows(body, where)
-    inst = _instrument(key, _symbol_of(rows), where)
-    df = _frame(rows, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where)
+    inst = resolve_instrument(SOURCE, key, _symbol_of(rows), where)
+    df = object_columns(rows, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where)
     marks = [r.get("markPrice") or None for r in rows]  # absent in older responses
-    df = _cast(
-        df.with_columns(mark=pl.Series(marks, dtype=pl.String)), where, ["funding_rate", "mark"]
+    df = to_float(
+        df.with_columns(mark=pl.Series(marks, dtype=pl.String)), ["funding_rate", "mark"], where
     )
     df = with_interval_hours(df.with_columns(ts=ms_to_ts("ms")).sort("ts"))
     # the settlement interval: the spacing of consecutive settlements (8 h when only one)
@@ -329,13 +291,13 @@ def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
         return _archive_open_interest(body, key)
     where = _where("open_interest", key)
     rows = _rows(body, where)
-    inst = _instrument(key, _symbol_of(rows), where)
-    df = _frame(
+    inst = resolve_instrument(SOURCE, key, _symbol_of(rows), where)
+    df = object_columns(
         rows,
         {"timestamp": "ms", "sumOpenInterest": "oi", "sumOpenInterestValue": "open_interest_usd"},
         where,
     )
-    df = _cast(df, where, ["oi", "open_interest_usd"])
+    df = to_float(df, ["oi", "open_interest_usd"], where)
     return conform(
         df.with_columns(
             ts=ms_to_ts("ms"),
@@ -352,11 +314,11 @@ def parse_long_short(body: str | bytes, key: str) -> pl.DataFrame:
         return _archive_ratios(body, key)
     where = _where("long_short_ratio", key)
     rows = _rows(body, where)
-    inst = _instrument(key, _symbol_of(rows), where)
+    inst = resolve_instrument(SOURCE, key, _symbol_of(rows), where)
     kind = key.partition("@")[2] or "global_accounts"
     if kind not in RATIO_ENDPOINTS:
         raise ParseError(f"{where}: unknown ratio kind {kind!r} (known: {list(RATIO_ENDPOINTS)})")
-    df = _frame(
+    df = object_columns(
         rows,
         {
             "timestamp": "ms",
@@ -366,7 +328,7 @@ def parse_long_short(body: str | bytes, key: str) -> pl.DataFrame:
         },
         where,
     )
-    df = _cast(df, where, ["long_share", "short_share", "long_short_ratio"])
+    df = to_float(df, ["long_share", "short_share", "long_short_ratio"], where)
     return conform(
         df.with_columns(
             ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset), kind=pl.lit(kind)
@@ -384,7 +346,7 @@ def parse_depth(body: str | bytes, key: str) -> pl.DataFrame:
         raise ParseError(f"{where}: API error {doc['code']}: {doc['msg']}")
     if not isinstance(doc, dict):
         raise ParseError(f"{where}: expected a JSON object")
-    inst = _instrument(key, None, where)
+    inst = resolve_instrument(SOURCE, key, None, where)
     for name in ("bids", "asks"):
         if name not in doc:
             raise ParseError(f"{where}: missing field {name!r}")
@@ -446,7 +408,7 @@ def _archive_ts(rows: list[dict], where: str) -> list[datetime]:
 def _archive_open_interest(body: bytes, key: str) -> pl.DataFrame:
     where = _where("open_interest", key) + " archive"
     rows = _archive_rows(body, where)
-    inst = _instrument(key, rows[0]["symbol"] if rows else None, where)
+    inst = resolve_instrument(SOURCE, key, rows[0]["symbol"] if rows else None, where)
     df = pl.DataFrame(
         {
             "ts": _archive_ts(rows, where),
@@ -455,7 +417,7 @@ def _archive_open_interest(body: bytes, key: str) -> pl.DataFrame:
         },
         schema={"ts": pl.Datetime("us", "UTC"), "oi": pl.String, "open_interest_usd": pl.String},
     )
-    df = _cast(df, where, ["oi", "open_interest_usd"])
+    df = to_float(df, ["oi", "open_interest_usd"], where)
     return conform(
         df.with_columns(
             venue=pl.lit(SOURCE),
@@ -469,7 +431,7 @@ def _archive_open_interest(body: bytes, key: str) -> pl.DataFrame:
 def _archive_ratios(body: bytes, key: str) -> pl.DataFrame:
     where = _where("long_short_ratio", key) + " archive"
     rows = _archive_rows(body, where)
-    inst = _instrument(key, rows[0]["symbol"] if rows else None, where)
+    inst = resolve_instrument(SOURCE, key, rows[0]["symbol"] if rows else None, where)
     ts = _archive_ts(rows, where)
     frames = []
     for column, kind in ARCHIVE_RATIOS.items():
@@ -479,7 +441,7 @@ def _archive_ratios(body: bytes, key: str) -> pl.DataFrame:
             {"ts": ts, "long_short_ratio": [r[column] for r in rows]},
             schema={"ts": pl.Datetime("us", "UTC"), "long_short_ratio": pl.String},
         )
-        ratio = _cast(ratio, where, ["long_short_ratio"])
+        ratio = to_float(ratio, ["long_short_ratio"], where)
         frames.append(
             ratio.with_columns(
                 kind=pl.lit(kind),

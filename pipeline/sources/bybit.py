@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from pipeline.config import Instrument, load_universe
+from pipeline.config import Instrument
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
@@ -32,6 +32,9 @@ from pipeline.sources.base import (
     day_bounds_ms,
     load_json,
     ms_to_ts,
+    object_columns,
+    resolve_instrument,
+    to_float,
     with_interval_hours,
 )
 
@@ -108,51 +111,16 @@ def _result(body: str | bytes, where: str) -> dict:
     return result
 
 
-def _instrument(key: str, symbol: str | None, where: str) -> Instrument:
-    universe = load_universe()
-    try:
-        if key:
-            return universe.instrument(SOURCE, key)
-        if symbol:
-            return universe.instrument_for_symbol(SOURCE, symbol)
-    except KeyError as exc:
-        raise ParseError(f"{where}: {exc.args[0]}") from None
-    raise ParseError(f"{where}: the body does not name its symbol: pass --asset")
-
-
 def _columns(rows: list[dict], fields: dict[str, str], where: str) -> pl.DataFrame:
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ParseError(f"{where}: row {i} is not an object")
-        missing = [f for f in fields if f not in row]
-        if missing:
-            raise ParseError(f"{where}: row {i} is missing field {missing[0]!r}")
-    return _numbers(
-        pl.DataFrame(
-            {
-                c: [None if r[f] in (None, "") else str(r[f]) for r in rows]
-                for f, c in fields.items()
-            },
-            schema={c: pl.String for c in fields.values()},
-        ),
-        [c for c in fields.values() if c != "ms"],
-        where,
+    return to_float(
+        object_columns(rows, fields, where), [c for c in fields.values() if c != "ms"], where
     )
-
-
-def _numbers(df: pl.DataFrame, columns: list[str], where: str) -> pl.DataFrame:
-    try:
-        return df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in columns)
-    except pl.exceptions.InvalidOperationError as exc:
-        raise ParseError(
-            f"{where}: a numeric field is not a number ({str(exc).splitlines()[0]})"
-        ) from None
 
 
 def parse_kline(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"bybit perp_klines ({key or 'symbol from body'})"
     result = _result(body, where)
-    inst = _instrument(key, result.get("symbol"), where)
+    inst = resolve_instrument(SOURCE, key, result.get("symbol"), where)
     rows = result["list"]
     bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= 7)), None)
     if bad is not None:
@@ -162,7 +130,7 @@ def parse_kline(body: str | bytes, key: str) -> pl.DataFrame:
         {n: [str(r[i]) for r in rows] for i, n in enumerate(names)},
         schema={n: pl.String for n in names},
     )
-    df = _numbers(df, names[1:], where)
+    df = to_float(df, names[1:], where)
     inverse = result.get("category") == "inverse"
     m = inst.multiplier
     return conform(
@@ -192,7 +160,7 @@ def _first_symbol(result: dict) -> str | None:
 def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"bybit funding_rates ({key or 'symbol from body'})"
     result = _result(body, where)
-    inst = _instrument(key, _first_symbol(result), where)
+    inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
     df = _columns(
         result["list"], {"fundingRateTimestamp": "ms", "fundingRate": "funding_rate"}, where
     )
@@ -210,7 +178,7 @@ def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
 def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"bybit open_interest ({key or 'symbol from body'})"
     result = _result(body, where)
-    inst = _instrument(key, _first_symbol(result), where)
+    inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
     df = _columns(result["list"], {"timestamp": "ms", "openInterest": "oi"}, where)
     inverse = result.get("category") == "inverse"  # inverse OI counts USD contracts
     return conform(
@@ -230,7 +198,7 @@ def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
 def parse_account_ratio(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"bybit long_short_ratio ({key or 'symbol from body'})"
     result = _result(body, where)
-    inst = _instrument(key, _first_symbol(result), where)
+    inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
     df = _columns(
         result["list"],
         {"timestamp": "ms", "buyRatio": "long_share", "sellRatio": "short_share"},

@@ -23,16 +23,19 @@ from datetime import timedelta
 
 import polars as pl
 
-from pipeline.config import Instrument, load_universe
 from pipeline.errors import ParseError, SourceError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
 from pipeline.sources.base import (
     FetchContext,
     SourceDataset,
+    array_columns,
     day_bounds_ms,
     load_json,
     ms_to_ts,
+    object_columns,
+    resolve_instrument,
+    to_float,
     with_interval_hours,
 )
 
@@ -177,56 +180,12 @@ def _data(body: str | bytes, where: str) -> list:
     return doc["data"]
 
 
-def _instrument(key: str, inst_id: str | None, where: str) -> Instrument:
-    universe = load_universe()
-    try:
-        if key:
-            return universe.instrument(SOURCE, key)
-        if inst_id:
-            return universe.instrument_for_symbol(SOURCE, inst_id)
-    except KeyError as exc:
-        raise ParseError(f"{where}: {exc.args[0]}") from None
-    raise ParseError(f"{where}: the body does not name its instrument: pass --asset")
-
-
-def _numbers(df: pl.DataFrame, columns: list[str], where: str) -> pl.DataFrame:
-    try:
-        return df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in columns)
-    except pl.exceptions.InvalidOperationError as exc:
-        raise ParseError(
-            f"{where}: a numeric field is not a number ({str(exc).splitlines()[0]})"
-        ) from None
-
-
-def _objects(rows: list, fields: dict[str, str], where: str) -> pl.DataFrame:
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ParseError(f"{where}: row {i} is not an object")
-        missing = [f for f in fields if f not in row]
-        if missing:
-            raise ParseError(f"{where}: row {i} is missing field {missing[0]!r}")
-    return pl.DataFrame(
-        {c: [None if r[f] in (None, "") else str(r[f]) for r in rows] for f, c in fields.items()},
-        schema={c: pl.String for c in fields.values()},
-    )
-
-
-def _arrays(rows: list, names: list[str], where: str) -> pl.DataFrame:
-    bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= len(names))), None)
-    if bad is not None:
-        raise ParseError(f"{where}: row {str(bad)[:60]} is not an array of {len(names)} fields")
-    return pl.DataFrame(
-        {n: [str(r[i]) for r in rows] for i, n in enumerate(names)},
-        schema={n: pl.String for n in names},
-    )
-
-
 def parse_candles(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"okx perp_klines ({key or '?'})"
     data = _data(body, where)
-    inst = _instrument(key, None, where)
+    inst = resolve_instrument(SOURCE, key, None, where)
     names = ["ms", "open", "high", "low", "close", "vol", "volume_base", "volume_usd"]
-    df = _numbers(_arrays(data, names, where), names[1:], where)
+    df = to_float(array_columns(data, names, where), names[1:], where)
     return conform(
         df.with_columns(
             ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset), interval=pl.lit("1h")
@@ -242,9 +201,9 @@ def _inst_id(data: list) -> str | None:
 def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"okx funding_rates ({key or 'instId from body'})"
     data = _data(body, where)
-    inst = _instrument(key, _inst_id(data), where)
-    df = _numbers(
-        _objects(data, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where),
+    inst = resolve_instrument(SOURCE, key, _inst_id(data), where)
+    df = to_float(
+        object_columns(data, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where),
         ["funding_rate"],
         where,
     )
@@ -262,12 +221,12 @@ def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
 def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"okx open_interest ({key or 'instId from body'})"
     data = _data(body, where)
-    inst = _instrument(key, _inst_id(data), where)
+    inst = resolve_instrument(SOURCE, key, _inst_id(data), where)
     if data and isinstance(data[0], dict):  # the /public/open-interest snapshot
-        df = _objects(data, {"ts": "ms", "oiCcy": "oi_ccy", "oiUsd": "oi_usd"}, where)
+        df = object_columns(data, {"ts": "ms", "oiCcy": "oi_ccy", "oiUsd": "oi_usd"}, where)
     else:
-        df = _arrays(data, ["ms", "oi", "oi_ccy", "oi_usd"], where)
-    df = _numbers(df, ["oi_ccy", "oi_usd"], where)
+        df = array_columns(data, ["ms", "oi", "oi_ccy", "oi_usd"], where)
+    df = to_float(df, ["oi_ccy", "oi_usd"], where)
     return conform(
         df.with_columns(
             ts=ms_to_ts("ms"),
@@ -288,14 +247,14 @@ def parse_liquidations(body: str | bytes, key: str) -> pl.DataFrame:
     for i, group in enumerate(data):
         if not isinstance(group, dict) or not isinstance(group.get("details"), list):
             raise ParseError(f"{where}: data[{i}] is missing field 'details'")
-        inst = _instrument(
-            key, group.get("instId") or (group.get("instFamily", "") + "-SWAP"), where
+        inst = resolve_instrument(
+            SOURCE, key, group.get("instId") or (group.get("instFamily", "") + "-SWAP"), where
         )
         for detail in group["details"]:
             rows.append({**detail, "_contract": inst.contract_size, "_asset": inst.asset})
     fields = {"ts": "ms", "bkPx": "price", "sz": "contracts", "side": "order_side"}
-    df = _objects(rows, fields, where)
-    df = _numbers(df, ["price", "contracts"], where).with_columns(
+    df = object_columns(rows, fields, where)
+    df = to_float(df, ["price", "contracts"], where).with_columns(
         pos_side=pl.Series([r.get("posSide") or "" for r in rows], dtype=pl.String),
         contract=pl.Series([r["_contract"] for r in rows], dtype=pl.Float64),
         asset=pl.Series([r["_asset"] for r in rows], dtype=pl.String),

@@ -167,7 +167,7 @@ def test_thousand_prefixed_contracts_are_scaled(monkeypatch):
     from pipeline.config import Instrument
 
     inst = Instrument(venue="binance", asset="PEPE", symbol="1000PEPEUSDT", multiplier=1000)
-    monkeypatch.setattr(binance, "_instrument", lambda key, symbol, where: inst)
+    monkeypatch.setattr(binance, "resolve_instrument", lambda venue, key, symbol, where: inst)
     body = json.dumps(
         [[1, "0.0100", "0.0110", "0.0090", "0.0105", "200", 2, "2.1", 5, "1", "1.05", "0"]]
     )
