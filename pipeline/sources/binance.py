@@ -62,8 +62,9 @@ PAGE_MAX = {"/fapi/v1/klines": 1500, "/fapi/v1/fundingRate": 1000}
 
 # -- requests -------------------------------------------------------------------------------
 def _in_history(ctx: FetchContext) -> bool:
+    # the 30-day window rolls by the minute: the day exactly 30 days back is already cut
     oldest = ctx.history_start()
-    return oldest is None or ctx.day >= oldest
+    return oldest is None or ctx.day > oldest
 
 
 def _range_spec(
