@@ -179,7 +179,12 @@ def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
     where = f"bybit open_interest ({key or 'symbol from body'})"
     result = _result(body, where)
     inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
-    df = _columns(result["list"], {"timestamp": "ms", "openInterest": "oi"}, where)
+    rows = result["list"]
+    # since late 2023 Bybit's openInterest counts both sides; singleOpenInterest is one side,
+    # as Binance and OKX report it: use it where the body has it
+    single = bool(rows) and all(isinstance(r, dict) and "singleOpenInterest" in r for r in rows)
+    field = "singleOpenInterest" if single else "openInterest"
+    df = _columns(rows, {"timestamp": "ms", field: "oi"}, where)
     inverse = result.get("category") == "inverse"  # inverse OI counts USD contracts
     return conform(
         df.with_columns(

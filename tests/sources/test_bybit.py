@@ -52,7 +52,8 @@ def test_funding_history_usdc_perp_needs_the_asset():
 def test_inverse_open_interest_is_usd():
     rows = bybit.parse_open_interest(sample("bybit/open_interest.json").read_text(), "BTC")
     assert rows.height == 5
-    assert rows["open_interest_usd"][0] == 63910691.0
+    # openInterest counts both sides (63910691); singleOpenInterest is one side
+    assert rows["open_interest_usd"].to_list() == [31955346.0] * 3 + [31971156.0] * 2
     assert rows["open_interest_base"].null_count() == 5
     assert rows["ts"][4] == ms(1780617600000)
 

@@ -152,7 +152,12 @@ def _statistic(world: DemoWorld, request: httpx.Request, make, max_limit: int) -
 def open_interest(world: DemoWorld, request: httpx.Request) -> Reply:
     def row(b, i, ms):
         oi = b["long_oi_base"][i] + b["short_oi_base"][i]
-        return {"openInterest": f"{oi:.8f}", "timestamp": str(ms)}
+        # both sides, and one side (what the canonical dataset holds), as Bybit reports them
+        return {
+            "openInterest": f"{2 * oi:.8f}",
+            "singleOpenInterest": f"{oi:.8f}",
+            "timestamp": str(ms),
+        }
 
     return _statistic(world, request, row, 200)
 
