@@ -220,6 +220,7 @@ def tokenrisk_nightly():
         return planned
 
     @task(
+        multiple_outputs=False,  # a dict passed on whole (also below)
         retries=3,
         retry_exponential_backoff=2.0,  # Airflow 3.3: a multiplier; delays 1, 2, 4 min
         retry_delay=timedelta(minutes=1),
@@ -231,13 +232,13 @@ def tokenrisk_nightly():
         with _pipeline(own_attempt=True, rate_share=orch.rate_share(source)) as ctx:
             return orch.extract_one(ctx, _day(), source, dataset)
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED)  # a source with no dataset is skipped
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED)  # skipped sources: ok
     def gate_raw() -> dict:
         """Every response landed for the day parses with its source's parser."""
         with _pipeline() as ctx:
             return orch.gate_raw(ctx, _day())
 
-    @task
+    @task(multiple_outputs=False)
     def stage(checked: dict) -> dict[str, int]:
         """Parse the newest landed responses into canonical Parquet behind the staged gate."""
         from pipeline.stages.stage import stage as run_stage
@@ -247,19 +248,19 @@ def tokenrisk_nightly():
         log.info("staged rows for %s: %s", _day(), rows)
         return rows
 
-    @task
+    @task(multiple_outputs=False)
     def gate_staged(staged: dict[str, int]) -> dict[str, int]:
         """The staged gate on the day's partitions as they were written."""
         with _pipeline() as ctx:
             return orch.gate_staged(ctx, _day())
 
-    @task(pool=orch.WAREHOUSE_POOL)
+    @task(multiple_outputs=False, pool=orch.WAREHOUSE_POOL)
     def build(checked: dict[str, int]) -> dict:
         """A new warehouse build: the marts from the day on, gated."""
         with _pipeline() as ctx:
             return orch.build_on_published(ctx, _day())
 
-    @task(pool=orch.WAREHOUSE_POOL)
+    @task(multiple_outputs=False, pool=orch.WAREHOUSE_POOL)
     def gate_marts(built: dict) -> dict:
         """The marts gate on the build that publish will swap in."""
         from pathlib import Path
@@ -268,7 +269,11 @@ def tokenrisk_nightly():
             orch.gate_build(ctx, Path(built["build_file"]))
         return built
 
-    @task(pool=orch.WAREHOUSE_POOL, outlets=[*MART_ASSETS.values(), EXPORT_ASSET])
+    @task(
+        multiple_outputs=False,
+        pool=orch.WAREHOUSE_POOL,
+        outlets=[*MART_ASSETS.values(), EXPORT_ASSET],
+    )
     def publish(built: dict) -> dict:
         """Swap in the gated build, export the day's marts, emit the mart assets."""
         context = get_current_context()

@@ -237,15 +237,22 @@ def test_failure_callbacks_write_the_run_manifest(dag_module, tmp_path):
     assert last["day"] == "2026-02-05"
 
 
-def test_dag_test_runs_one_day_on_the_demo_market(nightly, tmp_path):
-    from airflow.utils.state import TaskInstanceState
-
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def demo_run(nightly, tmp_path_factory):
+    """One dag.test() run of 2026-02-05 on the demo market: (the DagRun, its data dir)."""
+    data = tmp_path_factory.mktemp("dag_test") / "data"
     # a manual run at logical date 2026-02-06 00:30 covers [02-05 00:30, 02-06 00:30)
     run = nightly.test(
         logical_date=datetime(2026, 2, 6, 0, 30, tzinfo=UTC),
         run_conf={"source": "demo", "data_dir": str(data)},
     )
+    return run, data
+
+
+def test_dag_test_runs_one_day_on_the_demo_market(demo_run):
+    from airflow.utils.state import TaskInstanceState
+
+    run, data = demo_run
     assert run.data_interval_start == datetime(2026, 2, 5, 0, 30, tzinfo=UTC)
     tis = run.get_task_instances()
     states = {(ti.task_id, ti.map_index): ti.state for ti in tis}
@@ -284,6 +291,76 @@ def test_dag_test_runs_one_day_on_the_demo_market(nightly, tmp_path):
     assert [row[:2] for row in sectors] == [(date(2026, 2, 5), "ai")]
     assert n_members == 5
     assert sectors[0][2] == pytest.approx(members_cap, rel=1e-12)
+
+
+def _marts(data) -> dict[str, list]:
+    con = duckdb.connect(str(data / "warehouse" / "tokenrisk.duckdb"), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in tables}
+    finally:
+        con.close()
+
+
+def _assert_same_rows(left: dict[str, list], right: dict[str, list]) -> None:
+    """Equal tables; floats equal up to summation order (1e-12 relative)."""
+    assert left.keys() == right.keys()
+    for table in left:
+        assert len(left[table]) == len(right[table]), table
+        for a, b in zip(left[table], right[table], strict=True):
+            for x, y in zip(a, b, strict=True):
+                if isinstance(x, float) and isinstance(y, float):
+                    assert x == pytest.approx(y, rel=1e-12, abs=1e-12), table
+                else:
+                    assert x == y, table
+
+
+def test_clearing_stage_and_everything_after_it_gives_the_same_output(
+    nightly, demo_run, monkeypatch, tmp_path
+):
+    """A cleared task runs again as a new try of the same run: same day, same outputs."""
+    import shutil
+    from collections import defaultdict
+
+    run, original = demo_run
+    data = tmp_path / "data"
+    shutil.copytree(original, data)
+    staged = {p.relative_to(data): p.read_bytes() for p in (data / "staged").rglob("*.parquet")}
+    before = _marts(data)
+    context = _context(
+        tmp_path,
+        run_id=run.run_id,
+        logical_date=run.logical_date,
+        data_interval_start=run.data_interval_start,
+        data_interval_end=run.data_interval_end,
+        params={"source": "demo", "data_dir": str(data)},
+        outlet_events=defaultdict(SimpleNamespace),
+    )
+    value = {}
+    for task_id in ("gate_raw", "stage", "gate_staged", "build", "gate_marts", "publish"):
+        context["ti"] = SimpleNamespace(
+            task_id=task_id, map_index=-1, rendered_map_index=None, try_number=2
+        )
+        task = nightly.get_task(task_id)
+        _patch_context(monkeypatch, task.python_callable, context)
+        args = [value] if task_id != "gate_raw" else []
+        value = task.python_callable(*args)
+
+    assert value["mart_files"] >= 7
+    after = {p.relative_to(data): p.read_bytes() for p in (data / "staged").rglob("*.parquet")}
+    assert after == staged  # byte for byte
+    _assert_same_rows(_marts(data), before)
+    events = context["outlet_events"]
+    assert {e.extra["day"] for e in events.values()} == {"2026-02-05"}
+    (manifest_path,) = (data / "runs").glob("*.json")
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["tasks"]["publish"]["try_number"] == 2
 
 
 def test_a_failed_gate_fails_the_run_and_lands_in_the_manifest(nightly, tmp_path, monkeypatch):
