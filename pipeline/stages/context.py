@@ -60,6 +60,9 @@ class RunContext:
     # the run's clock for request builders; None: live runs use the real UTC date, and the demo
     # market replays every day as its own nightly run (today = the day after)
     today: date | None = None
+    # the share of each source's rate limit this process may use: Airflow runs several extract
+    # tasks per source at once (as many as the source's pool has slots), each at its share
+    rate_share: float = 1.0
     _demo: object = field(default=None, repr=False)
 
     def fetch_context(self, source: str, day: date) -> FetchContext:
@@ -86,8 +89,16 @@ class RunContext:
             from pipeline.demo import serve
 
             transport = serve.demo_transport(self.demo_market())
+        sources = load_sources()
+        if self.rate_share != 1.0:
+            sources = {
+                name: cfg.model_copy(
+                    update={"rate_limit_per_minute": cfg.rate_limit_per_minute * self.rate_share}
+                )
+                for name, cfg in sources.items()
+            }
         return HttpClient(
-            load_sources(),
+            sources,
             transport=transport,
             timeout=self.settings.http_timeout_seconds,
             max_attempts=self.settings.http_max_attempts,

@@ -57,9 +57,16 @@ def plan_requests(
     ]
 
 
-def extract(ctx: RunContext, days: list[date], datasets: list[str] | None = None) -> int:
-    """Fetch and land every request of `days`; returns the number of responses landed."""
-    plan = plan_requests(ctx, days, select_datasets(datasets))
+def extract(
+    ctx: RunContext,
+    days: list[date],
+    datasets: list[str] | None = None,
+    sources: list[str] | None = None,
+) -> int:
+    """Fetch and land every request of `days` (of `sources` only, when given: Airflow lands one
+    source/dataset a task); returns the number of responses landed."""
+    entries = [e for e in select_datasets(datasets) if sources is None or e.source in sources]
+    plan = plan_requests(ctx, days, entries)
     landed = 0
     with ctx.stage_timer("extract") as stat, ctx.http_client() as client:
         ctx.progress.start("extract", len(plan))

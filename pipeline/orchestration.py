@@ -1,0 +1,396 @@
+"""What the Airflow DAGs need besides the stages: pools, the extract plan, assets, the manifest.
+
+DAG files import this module while they are parsed (the dag-processor re-parses them every
+few seconds), so at module level it imports the standard library only; everything heavy is
+imported inside the functions that the tasks call at run time.
+
+Nothing here knows Airflow: the DAGs pass plain values (run ids, task ids, dates) in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.lake import Lake
+    from pipeline.quality.gate import GateResult
+    from pipeline.stages.context import RunContext
+
+log = logging.getLogger("tokenrisk.orchestration")
+
+PACKAGE = Path(__file__).resolve().parent
+SOURCES_TOML = PACKAGE / "config" / "sources.toml"  # read typed by pipeline.config.load_sources
+
+# Pools: one per source, so that the extract tasks of all runs (nightly, manual, backfill)
+# together stay under each API's rate limit, and one single-slot pool for the warehouse.
+POOL_PREFIX = "tokenrisk_"
+WAREHOUSE_POOL = "tokenrisk_warehouse"
+# what one extract task may send to one API: a source allowing R requests a minute gets
+# floor(R / 30) slots (at least 1) and each task paces itself at R / slots
+REQUESTS_PER_MINUTE_PER_SLOT = 30.0
+
+ASSET_SCHEME = "tokenrisk"
+EXPORT_ASSET_NAME = "tokenrisk.marts_export"
+
+
+# -- parse time: cheap -----------------------------------------------------------------
+def source_names() -> list[str]:
+    """The configured sources (section names of config/sources.toml), in file order."""
+    with open(SOURCES_TOML, "rb") as fh:
+        return list(tomllib.load(fh))
+
+
+def pool_name(source: str) -> str:
+    return f"{POOL_PREFIX}{source}"
+
+
+def mart_tables() -> list[str]:
+    """Mart table names: the SQL files of sql/marts (as pipeline.warehouse.models finds them)."""
+    override = os.environ.get("TOKENRISK_SQL_DIR")
+    root = Path(override) if override else PACKAGE.parent / "sql"
+    return sorted(p.stem for p in (root / "marts").glob("*.sql"))
+
+
+def mart_asset(table: str) -> tuple[str, str]:
+    """(name, uri) of the Airflow asset a mart table is published as."""
+    return f"tokenrisk.marts.{table}", f"{ASSET_SCHEME}://marts/{table}"
+
+
+def export_asset() -> tuple[str, str]:
+    """(name, uri) of the asset for the Parquet export under marts/."""
+    return EXPORT_ASSET_NAME, f"{ASSET_SCHEME}://export/marts"
+
+
+# -- pools -------------------------------------------------------------------------------
+def pool_slots(rate_limit_per_minute: float) -> int:
+    return max(1, math.floor(rate_limit_per_minute / REQUESTS_PER_MINUTE_PER_SLOT))
+
+
+def pools() -> dict[str, dict]:
+    """Every pool the DAGs use, in the JSON shape of `airflow pools import FILE`."""
+    from pipeline.config import load_sources
+
+    out = {}
+    for name, cfg in load_sources().items():
+        slots = pool_slots(cfg.rate_limit_per_minute)
+        out[pool_name(name)] = {
+            "slots": slots,
+            "description": (
+                f"tokenrisk extract from {name}: {cfg.rate_limit_per_minute:g} requests/min "
+                f"shared by {slots} task(s)"
+            ),
+            "include_deferred": False,
+        }
+    out[WAREHOUSE_POOL] = {
+        "slots": 1,
+        "description": "tokenrisk build, marts gate and publish: one at a time",
+        "include_deferred": False,
+    }
+    return out
+
+
+def rate_share(source: str) -> float:
+    """The share of `source`'s rate limit one extract task may use: 1 / its pool's slots."""
+    from pipeline.config import load_sources
+
+    return 1.0 / pool_slots(load_sources()[source].rate_limit_per_minute)
+
+
+def write_pools_file(path: Path) -> Path:
+    path.write_text(json.dumps(pools(), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+# -- run time: tasks ---------------------------------------------------------------------
+NOISY_LOGGERS = ("great_expectations", "httpx", "httpcore")
+
+
+def quiet_libraries() -> None:
+    """Keep task logs to what tokenrisk did: libraries log warnings and errors only."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def extract_plan(sources: list[str]) -> dict[str, list[str]]:
+    """For each source, the datasets to extract from it (the source registry, read now)."""
+    from pipeline.sources import REGISTRY
+
+    plan: dict[str, list[str]] = {source: [] for source in sources}
+    for entry in REGISTRY:
+        if entry.source not in plan:
+            raise ValueError(f"source {entry.source!r} is in the registry but not in {sources}")
+        plan[entry.source].append(entry.dataset)
+    return {source: sorted(datasets) for source, datasets in plan.items()}
+
+
+def extract_one(ctx: RunContext, day: date, source: str, dataset: str) -> dict:
+    """Land one source/dataset for one day; returns what was fetched, for the task log."""
+    from pipeline.sources import find
+    from pipeline.stages.extract import extract
+
+    find(source, dataset)  # UsageError for a pair the registry does not know
+    pages = extract(ctx, [day], datasets=[dataset], sources=[source])
+    stat = ctx.stats["stages"]["extract"]
+    raw_dir = ctx.lake.raw_dir(source, dataset, day)
+    keys = sorted(
+        key
+        for key, paths in ctx.lake.latest_raw(source, dataset, day).items()
+        if paths[0].name.startswith(f"{ctx.run_id}-")
+    )
+    log.info(
+        "extract %s/%s %s: %d page(s) for %s landed under %s (%d HTTP attempt(s), %.1f s, run %s)",
+        source,
+        dataset,
+        day,
+        pages,
+        ", ".join(keys) or "no key",
+        raw_dir.relative_to(ctx.lake.root),
+        stat.get("http_attempts", 0),
+        stat.get("seconds", 0.0),
+        ctx.run_id,
+    )
+    return {"source": source, "dataset": dataset, "day": str(day), "pages": pages, "keys": keys}
+
+
+def _require_passed(results: list[GateResult]) -> None:
+    from pipeline.errors import GateFailed
+
+    for r in results:
+        log.info(
+            "gate %s/%s: %d row(s), %d check(s), %d failed, %d warning(s)%s",
+            r.stage,
+            r.dataset,
+            r.n_rows,
+            len(r.checks),
+            len(r.failures),
+            len(r.warnings),
+            "".join(f"; warn {c.check}: {c.message}" for c in r.warnings[:3]),
+        )
+    failed = [r for r in results if not r.success]
+    if failed:
+        raise GateFailed(failed[0].describe_failure(), [r.to_json() for r in failed])
+
+
+def gate_raw(ctx: RunContext, day: date) -> dict:
+    """The raw gate: every newest landed response of the day parses (`tokenrisk check raw`)."""
+    from pipeline.sources import REGISTRY
+    from pipeline.stages.run import check
+
+    check(ctx, "raw", [day])
+    pairs = sorted(f"{e.source}/{e.dataset}" for e in REGISTRY)
+    log.info("gate raw %s: the responses of %d source/dataset(s) parse", day, len(pairs))
+    return {"day": str(day), "parsed": pairs}
+
+
+def gate_staged(ctx: RunContext, day: date) -> dict:
+    """The staged gate re-run on the day's partitions as they are on disk now."""
+    from pipeline.stages.run import check
+
+    results = check(ctx, "staged", [day])
+    _require_passed(results)
+    return {r.dataset: r.n_rows for r in results}
+
+
+def gate_build(ctx: RunContext, build_file: Path) -> dict:
+    """The marts gate re-run on the build that publish will swap in (read-only)."""
+    from pipeline.stages.build import gate_marts
+
+    results = gate_marts(ctx, build_file)
+    _require_passed(results)
+    return {r.dataset: r.n_rows for r in results}
+
+
+def build_on_published(ctx: RunContext, day: date) -> dict:
+    """Build incrementally from `day` on; remember which published build it started from."""
+    from pipeline.stages.build import build
+
+    base = ctx.lake.published_info().get("build")
+    build_file = build(ctx, since=day)
+    stat = ctx.stats["stages"]["build"]
+    on_top = f"on top of published build {base}" if base else "nothing published yet"
+    log.info("build %s (%s; %s): %s", build_file.name, stat["mode"], on_top, stat["tables"])
+    return {"build_file": str(build_file), "base": base}
+
+
+def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
+    """Publish the run's build and export the day's marts.
+
+    Builds and publishes hold the single warehouse slot one task at a time, but another run
+    (a backfill beside the nightly run) may have published between this run's build and now:
+    its build then lacks that run's day, so it is rebuilt on top of what is published.
+    """
+    from pipeline.stages.build import build as run_build
+    from pipeline.stages.publish import publish
+
+    build_file = Path(build["build_file"])
+    published = ctx.lake.published_info().get("build")
+    if published != build["base"]:
+        log.warning(
+            "publish: %s was published after this run's build started from %s; rebuilding",
+            published,
+            build["base"],
+        )
+        build_file = run_build(ctx, since=day)
+        ctx.stats["rebuilt_on"] = published
+    counts = publish(ctx, build_file, [day])
+    stat = ctx.stats["stages"]["publish"]
+    log.info(
+        "published %s from build %s: %s; %d mart file(s) for %s",
+        ctx.lake.warehouse,
+        build_file.stem,
+        counts,
+        stat["mart_files"],
+        day,
+    )
+    return {"build": build_file.stem, "tables": counts, "mart_files": stat["mart_files"]}
+
+
+def sector_report(data_dir: str | Path, days: list[str]) -> list[dict]:
+    """The published sector rows of `days` (of the latest day when none is given)."""
+    from pipeline.config import Settings
+    from pipeline.lake import Lake
+    from pipeline.stages.context import RunContext
+    from pipeline.stages.run import sector_summary
+
+    ctx = RunContext(lake=Lake.at(data_dir), settings=Settings())
+    frame = sector_summary(ctx, last_days=366 * len(ctx.universe.sectors))
+    rows = [{k: str(v) if k == "date" else v for k, v in r.items()} for r in frame.to_dicts()]
+    if not rows:
+        return []
+    wanted = set(days) or {max(r["date"] for r in rows)}
+    return [r for r in rows if r["date"] in wanted]
+
+
+def describe_sector_row(row: dict) -> str:
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:+.1f}%"
+
+    cap = row.get("market_cap_usd")
+    return (
+        f"{row['date']} {row['sector']}: {row.get('n_assets')} assets, "
+        f"cap {'-' if cap is None else f'${cap / 1e9:,.2f}B'}, 1d {pct(row.get('return_1d'))}, "
+        f"7d {pct(row.get('return_7d'))}, BTC 1d {pct(row.get('btc_return_1d'))}, "
+        f"equities 1d {pct(row.get('equity_basket_return_1d'))}, "
+        f"best {row.get('best_asset')}, worst {row.get('worst_asset')}"
+    )
+
+
+# -- the run manifest ------------------------------------------------------------------------
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock beside `path`: the tasks of a run update its manifest in parallel."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / ".manifest.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def update_manifest(lake: Lake, run_id: str, change: Callable[[dict], None]) -> dict:
+    """Read, change and atomically rewrite runs/<run_id>.json (one writer at a time)."""
+    from pipeline.lake import write_json_atomic
+
+    path = lake.run_manifest(run_id)
+    with _locked(path):
+        manifest = json.loads(path.read_text()) if path.exists() else {}
+        change(manifest)
+        write_json_atomic(path, manifest)
+    return manifest
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def record_task(lake: Lake, run_id: str, run: dict, task: str, entry: dict) -> dict:
+    """A task of an Airflow run finished: its figures go under `tasks` in the manifest."""
+
+    def change(manifest: dict) -> None:
+        _start(manifest, run_id, run)
+        manifest.setdefault("tasks", {})[task] = {**entry, "finished_at": _now()}
+
+    return update_manifest(lake, run_id, change)
+
+
+def record_failure(lake: Lake, run_id: str, run: dict, failure: dict, final: bool) -> dict:
+    """A task failed (`final`) or will be retried: the failure is appended to `failures`."""
+
+    def change(manifest: dict) -> None:
+        _start(manifest, run_id, run)
+        manifest.setdefault("failures", []).append(
+            {**failure, "will_retry": not final, "at": _now()}
+        )
+        if final:
+            manifest["status"] = "failed"
+            manifest["error"] = f"{failure['task']}: {failure['error']}"
+            manifest["finished_at"] = _now()
+
+    return update_manifest(lake, run_id, change)
+
+
+def record_published(lake: Lake, run_id: str, run: dict) -> dict:
+    """The run published its marts: it is done."""
+
+    def change(manifest: dict) -> None:
+        _start(manifest, run_id, run)
+        manifest["status"] = "ok"
+        manifest.pop("error", None)
+        manifest["finished_at"] = _now()
+
+    return update_manifest(lake, run_id, change)
+
+
+def _start(manifest: dict, run_id: str, run: dict) -> None:
+    manifest.setdefault("run_id", run_id)
+    manifest.setdefault("status", "running")
+    manifest.setdefault("orchestrator", "airflow")
+    for key, value in run.items():
+        manifest.setdefault(key, value)
+
+
+def one_line(exc: BaseException | None) -> str:
+    """An error as one line: `Type: first line of the message`."""
+    if exc is None:
+        return "no exception: the task was killed or timed out"
+    lines = str(exc).strip().splitlines()
+    message = lines[0] if lines else ""
+    if re.match(r"^[A-Z]\w*: ", message):  # the DAGs re-raise "GateFailed: ..." as it is
+        return message
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def task_label(task_id: str, map_index: int | None, rendered: str | None) -> str:
+    """`extract.binance[funding_rates]` for a mapped task, else the task id."""
+    if map_index is None or map_index < 0:
+        return task_id
+    return f"{task_id}[{rendered or map_index}]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.orchestration pools`: the pools JSON for `airflow pools import`."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["pools"]:
+        print("usage: python -m pipeline.orchestration pools > pools.json", file=sys.stderr)
+        return 2
+    print(json.dumps(pools(), indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
