@@ -82,8 +82,8 @@ CASES = [
     Case(
         "missing field",
         "open_interest",
-        {"kind": "missing_field", "source": "bybit", "field": "openInterest"},
-        "missing field 'openInterest'",
+        {"kind": "missing_field", "source": "bybit", "field": "timestamp"},
+        "missing field 'timestamp'",
     ),
     Case(
         "renamed field",
