@@ -39,6 +39,10 @@ WAREHOUSE_POOL = "tokenrisk_warehouse"
 # floor(R / 30) slots (at least 1) and each task paces itself at R / slots
 REQUESTS_PER_MINUTE_PER_SLOT = 30.0
 
+# [database] sql_alchemy_connect_args of the local SQLite Airflow (scripts/airflow_local.py):
+# a command (e.g. `airflow backfill create`) waits up to 30 s for the scheduler's write lock
+SQLITE_ARGS = {"timeout": 30}
+
 ASSET_SCHEME = "tokenrisk"
 EXPORT_ASSET_NAME = "tokenrisk.marts_export"
 
