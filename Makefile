@@ -4,13 +4,15 @@
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 DATA_DIR ?= data
+AIRFLOW_PORT ?= 8080
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format bench docs clean
+.PHONY: help install demo test test-fast lint format bench docs airflow airflow-smoke \
+	airflow-backfill-check clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 uv-bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -42,6 +44,15 @@ bench: install ## benchmark every stage on a scaled demo market (figures: table 
 
 docs: install ## regenerate docs/tables.md from sql/*/_models.yml
 	$(RUN) python -m pipeline.warehouse.docs
+
+airflow: install ## local Airflow on SQLite with the DAGs and the demo market (AIRFLOW_HOME inside the data dir)
+	$(RUN) python scripts/airflow_local.py standalone --data-dir $(DATA_DIR) --port $(AIRFLOW_PORT)
+
+airflow-smoke: install ## a real scheduler runs the nightly DAG for 2026-02-05 (demo); checks tasks and assets
+	$(RUN) python scripts/airflow_local.py smoke --data-dir $(DATA_DIR)
+
+airflow-backfill-check: install ## Airflow backfill 2026-02-01..07 gives the marts of tokenrisk run (slow)
+	$(RUN) python scripts/airflow_backfill_check.py --data-dir $(DATA_DIR)
 
 clean: ## remove generated data (the data dir) and caches
 	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache

@@ -53,10 +53,13 @@ the trigger. Every task calls the same functions as the `tokenrisk` CLI:
 3. `gate_raw`: every landed response parses;
 4. `stage`: canonical Parquet for the day (the staged gate runs before anything is written);
 5. `gate_staged`: the staged gate again, on the day's partitions as written;
-6. `build` (pool `tokenrisk_warehouse`, one slot): a new warehouse build from the day on;
+6. `build` (pool `tokenrisk_warehouse`, one slot): a new warehouse build from the day
+   before on (the marts of a day read the snapshots at its end, staged with the next day, so
+   each run restates the day before);
 7. `gate_marts`: the marts gate on that build;
-8. `publish`: atomic swap of `warehouse/tokenrisk.duckdb` and the day's Parquet export;
-   emits one asset per mart table (`tokenrisk.marts.<table>`) and `tokenrisk.marts_export`.
+8. `publish`: atomic swap of `warehouse/tokenrisk.duckdb` and the Parquet export of both
+   days; emits one asset per mart table (`tokenrisk.marts.<table>`) and
+   `tokenrisk.marts_export`.
 
 A failed gate or bad input fails its task at once with a one-line message (no retry) and
 nothing is published. Every task records its figures, and every failure (task, try, error,
@@ -256,7 +259,7 @@ def tokenrisk_nightly():
 
     @task(multiple_outputs=False, pool=orch.WAREHOUSE_POOL)
     def build(checked: dict[str, int]) -> dict:
-        """A new warehouse build: the marts from the day on, gated."""
+        """A new warehouse build: the marts from the day before on, gated."""
         with _pipeline() as ctx:
             return orch.build_on_published(ctx, _day())
 
@@ -280,7 +283,12 @@ def tokenrisk_nightly():
         day = _day()
         with _pipeline() as ctx:
             published = orch.publish_day(ctx, built, day)
-        extra = {"day": str(day), "data_dir": str(ctx.lake.root), "build": published["build"]}
+        extra = {
+            "day": str(day),
+            "days": published["days"],  # the day before is restated (pipeline.orchestration)
+            "data_dir": str(ctx.lake.root),
+            "build": published["build"],
+        }
         for table, asset in MART_ASSETS.items():
             rows = published["tables"].get(f"marts.{table}")
             context["outlet_events"][asset].extra = {**extra, "rows": rows}

@@ -4,7 +4,7 @@ DAG files import this module while they are parsed (the dag-processor re-parses 
 few seconds), so at module level it imports the standard library only; everything heavy is
 imported inside the functions that the tasks call at run time.
 
-Nothing here knows Airflow: the DAGs pass plain values (run ids, task ids, dates) in.
+Nothing here imports Airflow: the DAGs pass plain values (run ids, task ids, dates) in.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,10 @@ WAREHOUSE_POOL = "tokenrisk_warehouse"
 # what one extract task may send to one API: a source allowing R requests a minute gets
 # floor(R / 30) slots (at least 1) and each task paces itself at R / slots
 REQUESTS_PER_MINUTE_PER_SLOT = 30.0
+
+# [database] sql_alchemy_connect_args of the local SQLite Airflow (scripts/airflow_local.py):
+# a command (e.g. `airflow backfill create`) waits up to 30 s for the scheduler's write lock
+SQLITE_ARGS = {"timeout": 30}
 
 ASSET_SCHEME = "tokenrisk"
 EXPORT_ASSET_NAME = "tokenrisk.marts_export"
@@ -210,12 +214,23 @@ def gate_build(ctx: RunContext, build_file: Path) -> dict:
     return {r.dataset: r.n_rows for r in results}
 
 
+def restated_days(day: date) -> list[date]:
+    """The days a run of `day` (re)computes and exports: the day before, and the day.
+
+    The marts of day D read the snapshots taken at the end of D (hourly bars end at D+1 00:00,
+    and the open interest and spot price of that instant are staged with day D+1), so D's
+    rows are final only once D+1 is staged: each run restates the day before. Then a nightly
+    or backfilled warehouse equals one built from all days at once.
+    """
+    return [day - timedelta(days=1), day]
+
+
 def build_on_published(ctx: RunContext, day: date) -> dict:
-    """Build incrementally from `day` on; remember which published build it started from."""
+    """Build incrementally from the day before `day`; remember the published build it used."""
     from pipeline.stages.build import build
 
     base = ctx.lake.published_info().get("build")
-    build_file = build(ctx, since=day)
+    build_file = build(ctx, since=restated_days(day)[0])
     stat = ctx.stats["stages"]["build"]
     on_top = f"on top of published build {base}" if base else "nothing published yet"
     log.info("build %s (%s; %s): %s", build_file.name, stat["mode"], on_top, stat["tables"])
@@ -223,7 +238,7 @@ def build_on_published(ctx: RunContext, day: date) -> dict:
 
 
 def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
-    """Publish the run's build and export the day's marts.
+    """Publish the run's build and export the marts of the day and of the day before.
 
     Builds and publishes hold the single warehouse slot one task at a time, but another run
     (a backfill beside the nightly run) may have published between this run's build and now:
@@ -240,19 +255,26 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
             published,
             build["base"],
         )
-        build_file = run_build(ctx, since=day)
+        build_file = run_build(ctx, since=restated_days(day)[0])
         ctx.stats["rebuilt_on"] = published
-    counts = publish(ctx, build_file, [day])
+    days = restated_days(day)
+    counts = publish(ctx, build_file, days)
     stat = ctx.stats["stages"]["publish"]
     log.info(
-        "published %s from build %s: %s; %d mart file(s) for %s",
+        "published %s from build %s: %s; %d mart file(s) for %s..%s",
         ctx.lake.warehouse,
         build_file.stem,
         counts,
         stat["mart_files"],
-        day,
+        days[0],
+        days[-1],
     )
-    return {"build": build_file.stem, "tables": counts, "mart_files": stat["mart_files"]}
+    return {
+        "build": build_file.stem,
+        "tables": counts,
+        "mart_files": stat["mart_files"],
+        "days": [str(d) for d in days],
+    }
 
 
 def sector_report(data_dir: str | Path, days: list[str]) -> list[dict]:

@@ -63,3 +63,16 @@ def run_cli(
             f"tokenrisk {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def assert_same_rows(left: dict[str, list], right: dict[str, list], rel: float = 1e-12) -> None:
+    """Equal tables (name -> sorted rows); floats equal up to summation order."""
+    assert left.keys() == right.keys()
+    for table in left:
+        assert len(left[table]) == len(right[table]), table
+        for a, b in zip(left[table], right[table], strict=True):
+            for x, y in zip(a, b, strict=True):
+                if isinstance(x, float) and isinstance(y, float):
+                    assert x == pytest.approx(y, rel=rel, abs=1e-12), (table, a, b)
+                else:
+                    assert x == y, (table, a, b)

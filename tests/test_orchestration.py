@@ -19,6 +19,7 @@ from pipeline.stages.context import RunContext
 from pipeline.stages.extract import extract
 from pipeline.stages.stage import stage
 from pipeline.warehouse.models import discover
+from tests.conftest import assert_same_rows
 
 
 def test_source_names_are_the_configured_sources():
@@ -128,6 +129,32 @@ def test_one_line_errors():
     assert orch.task_label("stage", -1, None) == "stage"
 
 
+def _marts(lake: Lake) -> dict[str, list]:
+    con = duckdb.connect(str(lake.warehouse), read_only=True)
+    try:
+        tables = orch.mart_tables()
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in tables}
+    finally:
+        con.close()
+
+
+@pytest.mark.e2e
+def test_day_by_day_runs_publish_what_one_run_over_the_days_does(tmp_path):
+    """What the nightly DAG does each day (restating the day before) equals `tokenrisk run`
+    over the days: a day's marts read the snapshots at its end, staged with the next day."""
+    from pipeline.stages.run import run_pipeline
+
+    days = [date(2026, 2, 4), date(2026, 2, 5), date(2026, 2, 6)]
+    assert orch.restated_days(days[1]) == days[:2]
+    one = RunContext(lake=Lake.at(tmp_path / "range"), settings=Settings(), source_mode="demo")
+    run_pipeline(one, days)
+    daily = Lake.at(tmp_path / "daily")
+    for i, day in enumerate(days):
+        ctx = _day_run(daily, day, f"20260101T00000{i}000000Z_d{i}")
+        orch.publish_day(ctx, orch.build_on_published(ctx, day), day)
+    assert_same_rows(_marts(daily), _marts(one.lake))
+
+
 @pytest.mark.e2e
 def test_sector_report_reads_the_published_day(demo_published):
     rows = orch.sector_report(demo_published, ["2026-02-05"])
@@ -170,13 +197,13 @@ def _published_days(lake: Lake) -> list[date]:
 def test_publish_rebuilds_a_build_that_another_run_overtook(tmp_path):
     """Two runs (a backfill beside the nightly run): B builds before A publishes.
 
-    B's incremental build carries the days before its own from what was published when it
-    started, which lacks A's day; publishing it as it is would drop A's day.
+    B's incremental build carries the days before the one it restates from what was published
+    when it started, which lacks A's day; publishing it as it is would drop A's day.
     """
     from pipeline.stages.publish import publish
 
     lake = Lake.at(tmp_path / "data")
-    d0, d1, d2 = date(2026, 2, 3), date(2026, 2, 4), date(2026, 2, 5)
+    d0, d1, d2 = date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 5)  # B restates 02-04 too
     first = _day_run(lake, d0, "20260101T000000000000Z_a00000")
     orch.publish_day(first, orch.build_on_published(first, d0), d0)
     run_a = _day_run(lake, d1, "20260101T000000000000Z_a11111")

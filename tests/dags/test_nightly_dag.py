@@ -22,6 +22,7 @@ import pytest
 
 from pipeline import orchestration as orch
 from pipeline.sources import REGISTRY
+from tests.conftest import assert_same_rows
 
 pytestmark = pytest.mark.airflow
 
@@ -307,19 +308,6 @@ def _marts(data) -> dict[str, list]:
         con.close()
 
 
-def _assert_same_rows(left: dict[str, list], right: dict[str, list]) -> None:
-    """Equal tables; floats equal up to summation order (1e-12 relative)."""
-    assert left.keys() == right.keys()
-    for table in left:
-        assert len(left[table]) == len(right[table]), table
-        for a, b in zip(left[table], right[table], strict=True):
-            for x, y in zip(a, b, strict=True):
-                if isinstance(x, float) and isinstance(y, float):
-                    assert x == pytest.approx(y, rel=1e-12, abs=1e-12), table
-                else:
-                    assert x == y, table
-
-
 def test_clearing_stage_and_everything_after_it_gives_the_same_output(
     nightly, demo_run, monkeypatch, tmp_path
 ):
@@ -354,7 +342,7 @@ def test_clearing_stage_and_everything_after_it_gives_the_same_output(
     assert value["mart_files"] >= 7
     after = {p.relative_to(data): p.read_bytes() for p in (data / "staged").rglob("*.parquet")}
     assert after == staged  # byte for byte
-    _assert_same_rows(_marts(data), before)
+    assert_same_rows(_marts(data), before)
     events = context["outlet_events"]
     assert {e.extra["day"] for e in events.values()} == {"2026-02-05"}
     (manifest_path,) = (data / "runs").glob("*.json")
