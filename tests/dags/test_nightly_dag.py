@@ -238,22 +238,17 @@ def test_failure_callbacks_write_the_run_manifest(dag_module, tmp_path):
     assert last["day"] == "2026-02-05"
 
 
-@pytest.fixture(scope="module")
-def demo_run(nightly, tmp_path_factory):
-    """One dag.test() run of 2026-02-05 on the demo market: (the DagRun, its data dir)."""
-    data = tmp_path_factory.mktemp("dag_test") / "data"
+def test_dag_test_runs_one_day_on_the_demo_market(nightly, monkeypatch, tmp_path):
+    """One run of 2026-02-05 through dag.test(); then stage and everything after it cleared
+    and run again (one test: xdist would otherwise run the DAG once per worker)."""
+    from airflow.utils.state import TaskInstanceState
+
+    data = tmp_path / "data"
     # a manual run at logical date 2026-02-06 00:30 covers [02-05 00:30, 02-06 00:30)
     run = nightly.test(
         logical_date=datetime(2026, 2, 6, 0, 30, tzinfo=UTC),
         run_conf={"source": "demo", "data_dir": str(data)},
     )
-    return run, data
-
-
-def test_dag_test_runs_one_day_on_the_demo_market(demo_run):
-    from airflow.utils.state import TaskInstanceState
-
-    run, data = demo_run
     assert run.data_interval_start == datetime(2026, 2, 5, 0, 30, tzinfo=UTC)
     tis = run.get_task_instances()
     states = {(ti.task_id, ti.map_index): ti.state for ti in tis}
@@ -293,6 +288,8 @@ def test_dag_test_runs_one_day_on_the_demo_market(demo_run):
     assert n_members == 5
     assert sectors[0][2] == pytest.approx(members_cap, rel=1e-12)
 
+    _clear_stage_and_after_and_rerun(nightly, run, data, monkeypatch, tmp_path / "clear")
+
 
 def _marts(data) -> dict[str, list]:
     con = duckdb.connect(str(data / "warehouse" / "tokenrisk.duckdb"), read_only=True)
@@ -308,14 +305,11 @@ def _marts(data) -> dict[str, list]:
         con.close()
 
 
-def test_clearing_stage_and_everything_after_it_gives_the_same_output(
-    nightly, demo_run, monkeypatch, tmp_path
-):
+def _clear_stage_and_after_and_rerun(nightly, run, original, monkeypatch, tmp_path) -> None:
     """A cleared task runs again as a new try of the same run: same day, same outputs."""
     import shutil
     from collections import defaultdict
 
-    run, original = demo_run
     data = tmp_path / "data"
     shutil.copytree(original, data)
     staged = {p.relative_to(data): p.read_bytes() for p in (data / "staged").rglob("*.parquet")}
