@@ -425,6 +425,36 @@ def parse(
 
 
 @app.command()
+def report(
+    date_: Annotated[str, typer.Option("--date", help="The report's UTC day (YYYY-MM-DD).")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="HTML file to write (default: <data dir>/reports/report-<date>.html)."
+        ),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write one self-contained HTML report for a day (charts embedded, works offline)."""
+    from pipeline.report import write_report
+
+    ctx = make_context(None, data_dir, verbose)
+    day = parse_day(date_, "--date")
+    target = (out_file or ctx.lake.report_file(day)).expanduser().resolve()
+    folder = ctx.lake.managed_folder(target)
+    if folder:
+        raise UsageError(
+            f"--out {target} is inside the data dir's {folder}/ folder, which the pipeline "
+            "manages; choose another path"
+        )
+    if target.is_dir():
+        raise UsageError(f"--out {target} is a directory; give a file name")
+    write_report(ctx.lake, day, target)
+    out.print(str(target), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
 def bench(
     assets: Annotated[
         int, typer.Option("--assets", help="Synthetic assets added to the universe.")

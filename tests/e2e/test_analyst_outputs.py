@@ -1,0 +1,103 @@
+"""Report and snapshot on the real demo warehouse, through `make report` and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.warehouse import mart_tables
+from tests.conftest import REPO, run_cli
+from tests.report.browser import CHROMIUM, declared_charts
+from tests.report.test_browser import assert_renders
+
+pytestmark = pytest.mark.e2e
+# panels that wait for the derivatives marts: the chart names they draw once their table exists
+OPTIONAL_PANELS = {
+    "fct_derivatives_daily": ("funding", "open-interest", "liquidations"),
+    "fct_liquidation_levels": ("heatmap-",),
+    "fct_liquidation_risk_daily": ("risk",),
+}
+
+
+@pytest.fixture
+def copy_of(demo_dir, tmp_path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(demo_dir, target)
+    return target
+
+
+def demo_tables(data_dir: Path) -> list[str]:
+    with duckdb.connect(str(data_dir / "warehouse" / "tokenrisk.duckdb"), read_only=True) as con:
+        return mart_tables(con)
+
+
+def test_publish_record_describes_the_published_file(demo_dir):
+    record = json.loads((demo_dir / "warehouse" / "published.json").read_text())
+    published = (demo_dir / "warehouse" / "tokenrisk.duckdb").read_bytes()
+    assert record["sha256"] == hashlib.sha256(published).hexdigest()
+    (manifest,) = (demo_dir / "runs").glob("*.json")
+    assert record["run_id"] == manifest.stem and record["gate"] == "passed"
+    assert record["methodology_version"] == "1.0"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: apt-get install chromium")
+def test_make_report_renders_every_chart_in_chromium(copy_of, tmp_path):
+    t0 = time.perf_counter()
+    result = subprocess.run(
+        ["make", "-s", "report", f"DATA_DIR={copy_of}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = Path(result.stdout.strip().splitlines()[-1])
+    assert page == copy_of / "reports" / "report-2026-02-05.html"
+    build_seconds = time.perf_counter() - t0
+    html = page.read_text()
+    assert "AI sector risk report" in html and "2026-02-05" in html
+    tables = demo_tables(copy_of)
+    charts = declared_charts(html)
+    assert charts[:3] == ["market-cap", "returns", "breadth-drawdown"]
+    for table, names in OPTIONAL_PANELS.items():
+        drawn = [c for c in charts if c.startswith(names)]
+        if table in tables:
+            assert drawn, f"{table} exists but its panel drew no chart"
+        else:
+            assert f"<code>marts.{table}</code> is not available in this warehouse" in html
+    t1 = time.perf_counter()
+    assert_renders(page, tmp_path)
+    print(
+        f"report {page.stat().st_size / 1e6:.1f} MB, {len(charts)} charts; make report "
+        f"{build_seconds:.1f} s, Chromium checks {time.perf_counter() - t1:.1f} s"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--date", "2026-03-01"), "no data for 2026-03-01"),
+        (("--date", "2026-02-05", "--out", "{data}/marts/r.html"), "inside the data dir's marts/"),
+        (("--date", "2026-02-05", "--out", "{tmp}"), "is a directory"),
+        (("--date", "05.02.2026"), "is not a date"),
+    ],
+)
+def test_report_usage_errors_exit_2_with_one_line(demo_dir, tmp_path, args, needle):
+    args = [a.format(data=demo_dir, tmp=tmp_path) for a in args]
+    result = run_cli("report", *args, "--data-dir", str(demo_dir))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_report_without_a_warehouse_is_a_usage_error(tmp_path):
+    result = run_cli("report", "--date", "2026-02-05", "--data-dir", str(tmp_path / "none"))
+    assert result.returncode == 2 and "nothing published" in result.stderr
