@@ -455,6 +455,45 @@ def report(
 
 
 @app.command()
+def snapshot(
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Directory to create (or a previous snapshot directory to replace); "
+            "refuses any other non-empty directory.",
+        ),
+    ],
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Copy the published marts for the days to DIR as Parquet, with manifest.json."""
+    from pipeline.snapshot import write_snapshot
+
+    if not (date_ or start or end):
+        raise UsageError("snapshot needs --date D or --start D --end D")
+    ctx = make_context(None, data_dir, verbose)
+    days = resolve_days(start, end, date_, "live")
+    manifest = write_snapshot(ctx.lake, days[0], days[-1], out_dir)
+    table = Table(title=f"snapshot {days[0]}..{days[-1]}", title_justify="left")
+    for col in ("table", "rows", "sha256"):
+        table.add_column(col)
+    for name, entry in manifest["tables"].items():
+        table.add_row(name, str(entry["rows"]), entry["sha256"][:16])
+    out.print(table)
+    out.print(
+        f"run {manifest['run_id']} (gate {manifest['gate_status']}), "
+        f"methodology {manifest['methodology_version']}: {out_dir.expanduser().resolve()}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def bench(
     assets: Annotated[
         int, typer.Option("--assets", help="Synthetic assets added to the universe.")

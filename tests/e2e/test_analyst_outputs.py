@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+import polars as pl
 import pytest
 
 from pipeline.warehouse import mart_tables
@@ -101,3 +103,65 @@ def test_report_usage_errors_exit_2_with_one_line(demo_dir, tmp_path, args, need
 def test_report_without_a_warehouse_is_a_usage_error(tmp_path):
     result = run_cli("report", "--date", "2026-02-05", "--data-dir", str(tmp_path / "none"))
     assert result.returncode == 2 and "nothing published" in result.stderr
+
+
+def test_snapshot_of_the_demo_reads_back_identically(demo_dir, tmp_path):
+    out = tmp_path / "snap"
+    args = ("--start", "2026-02-01", "--end", "2026-02-07", "--data-dir", str(demo_dir))
+    result = run_cli("snapshot", *args, "--out", str(out), check=True)
+    assert "fct_sector_daily" in result.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["tables"]) == set(demo_tables(demo_dir))
+    assert manifest["gate_status"] == "passed" and manifest["methodology_version"] == "1.0"
+    assert manifest["tables"]["fct_sector_daily"]["rows"] == 7
+    assert manifest["tables"]["fct_asset_daily"]["rows"] == 7 * 7
+    con = duckdb.connect(str(demo_dir / "warehouse" / "tokenrisk.duckdb"), read_only=True)
+    try:
+        for table, entry in manifest["tables"].items():
+            path = out / entry["file"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+            expected = pl.from_arrow(
+                con.sql(
+                    f"select * from marts.{table} where date between '2026-02-01' and "
+                    "'2026-02-07' order by all"
+                ).to_arrow_table()
+            )
+            assert len(expected) == entry["rows"]
+            from_duckdb = pl.from_arrow(
+                duckdb.sql(f"select * from read_parquet('{path}')").to_arrow_table()
+            )
+            assert from_duckdb.equals(expected), table
+            assert pl.read_parquet(path).equals(expected), table
+            assert pl.from_pandas(pd.read_parquet(path)).equals(expected), table
+    finally:
+        con.close()
+    again = run_cli(
+        "snapshot", "--date", "2026-02-05", "--data-dir", str(demo_dir), "--out", str(out)
+    )
+    assert again.returncode == 0, again.stderr  # a previous snapshot is replaced
+    assert (
+        json.loads((out / "manifest.json").read_text())["tables"]["fct_sector_daily"]["rows"] == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--out", "{tmp}/s"), "needs --date D or --start D --end D"),
+        (("--date", "2025-01-01", "--out", "{tmp}/s"), "no mart rows between 2025-01-01"),
+        (("--date", "2026-02-05", "--out", "{data}/marts/s"), "inside the data dir's marts/"),
+        (("--date", "2026-02-05", "--out", "{busy}"), "not a tokenrisk snapshot"),
+        (("--start", "2026-02-05", "--out", "{tmp}/s"), "go together"),
+    ],
+)
+def test_snapshot_usage_errors_exit_2_with_one_line(demo_dir, tmp_path, args, needle):
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "thesis.tex").write_text("do not delete")
+    args = [a.format(data=demo_dir, tmp=tmp_path, busy=busy) for a in args]
+    result = run_cli("snapshot", *args, "--data-dir", str(demo_dir))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert (busy / "thesis.tex").read_text() == "do not delete"
+    assert not (tmp_path / "s").exists()
