@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.warehouse import mart_tables
 from tests.conftest import REPO, run_cli
-from tests.report.browser import CHROMIUM, declared_charts
+from tests.report.browser import declared_charts, require_chromium
 from tests.report.test_browser import assert_renders
 
 pytestmark = pytest.mark.e2e
@@ -50,8 +50,8 @@ def test_publish_record_describes_the_published_file(demo_dir):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: apt-get install chromium")
 def test_make_report_renders_every_chart_in_chromium(copy_of, tmp_path):
+    require_chromium()
     t0 = time.perf_counter()
     result = subprocess.run(
         ["make", "-s", "report", f"DATA_DIR={copy_of}"],

@@ -9,12 +9,15 @@ Plotly's main SVG and how many marks (line/bar paths, heatmap images) it drew.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import subprocess
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -40,6 +43,16 @@ CSS_URL = re.compile(r"(url\(\s*['\"]?\s*(https?:)?//|@import)", re.IGNORECASE)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
 
 
+def require_chromium() -> None:
+    """Skip without Chromium on a developer's machine; fail in CI, which must run these tests."""
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; .ci/run installs it, CI must not skip the browser tests")
+    pytest.skip(message)
+
+
 @dataclass
 class Rendered:
     dom: str
@@ -56,17 +69,20 @@ def console_lines(stderr: str) -> list[str]:
     return [m.group(1) for line in stderr.splitlines() if (m := CONSOLE.search(line))]
 
 
-def render(page: Path, workdir: Path, size: tuple[int, int] = (1400, 6000)) -> Rendered:
+def render(page: Path, workdir: Path, size: tuple[int, int] | None = (1400, 6000)) -> Rendered:
+    """The DOM after scripts ran, console messages, and (unless `size` is None) a screenshot."""
     dumped = _run(page, workdir / "profile-dom", "--dump-dom")
+    console = console_lines(dumped.stderr)
     png = workdir / f"{page.stem}.png"
-    shot = _run(
-        page, workdir / "profile-shot", f"--window-size={size[0]},{size[1]}", f"--screenshot={png}"
-    )
-    return Rendered(
-        dom=dumped.stdout,
-        console=console_lines(dumped.stderr) + console_lines(shot.stderr),
-        screenshot=png,
-    )
+    if size is not None:
+        shot = _run(
+            page,
+            workdir / "profile-shot",
+            f"--window-size={size[0]},{size[1]}",
+            f"--screenshot={png}",
+        )
+        console += console_lines(shot.stderr)
+    return Rendered(dom=dumped.stdout, console=console, screenshot=png)
 
 
 def png_size(path: Path) -> tuple[int, int]:

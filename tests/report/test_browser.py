@@ -7,24 +7,23 @@ import pytest
 
 from pipeline.report import write_report
 from tests.report.browser import (
-    CHROMIUM,
     chart_marks,
     declared_charts,
     external_references,
     png_size,
     render,
+    require_chromium,
 )
 from tests.report.synthetic import build_data_dir
 from tests.report.test_data import DAY
 from tests.report.test_page import FULL_CHARTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def chromium() -> None:
+    require_chromium()
 
 
 def assert_renders(page, workdir) -> dict[str, dict]:
@@ -61,7 +60,7 @@ def test_the_checks_catch_a_broken_chart_and_a_fetch(tmp_path):
         "<script>Plotly.newPlot('c', [])</script>"  # plotly.js is missing: ReferenceError
         "</body></html>"
     )
-    rendered = render(page, tmp_path, size=(800, 600))
+    rendered = render(page, tmp_path, size=None)
     assert any("Plotly is not defined" in line for line in rendered.console), rendered.console
     assert chart_marks(rendered.dom) == {"never-drawn": {"svg": (0, 0), "marks": 0}}
     assert external_references(rendered.dom) == ["<img src='https://example.org/pixel.png'>"]
