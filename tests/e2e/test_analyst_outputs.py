@@ -83,28 +83,6 @@ def test_make_report_renders_every_chart_in_chromium(copy_of, tmp_path):
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (("--date", "2026-03-01"), "no data for 2026-03-01"),
-        (("--date", "2026-02-05", "--out", "{data}/marts/r.html"), "inside the data dir's marts/"),
-        (("--date", "2026-02-05", "--out", "{tmp}"), "is a directory"),
-        (("--date", "05.02.2026"), "is not a date"),
-    ],
-)
-def test_report_usage_errors_exit_2_with_one_line(demo_dir, tmp_path, args, needle):
-    args = [a.format(data=demo_dir, tmp=tmp_path) for a in args]
-    result = run_cli("report", *args, "--data-dir", str(demo_dir))
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and needle in lines[0], result.stderr
-
-
-def test_report_without_a_warehouse_is_a_usage_error(tmp_path):
-    result = run_cli("report", "--date", "2026-02-05", "--data-dir", str(tmp_path / "none"))
-    assert result.returncode == 2 and "nothing published" in result.stderr
-
-
 def test_snapshot_of_the_demo_reads_back_identically(demo_dir, tmp_path):
     out = tmp_path / "snap"
     args = ("--start", "2026-02-01", "--end", "2026-02-07", "--data-dir", str(demo_dir))
@@ -142,26 +120,3 @@ def test_snapshot_of_the_demo_reads_back_identically(demo_dir, tmp_path):
     assert (
         json.loads((out / "manifest.json").read_text())["tables"]["fct_sector_daily"]["rows"] == 1
     )
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (("--out", "{tmp}/s"), "needs --date D or --start D --end D"),
-        (("--date", "2025-01-01", "--out", "{tmp}/s"), "no mart rows between 2025-01-01"),
-        (("--date", "2026-02-05", "--out", "{data}/marts/s"), "inside the data dir's marts/"),
-        (("--date", "2026-02-05", "--out", "{busy}"), "not a tokenrisk snapshot"),
-        (("--start", "2026-02-05", "--out", "{tmp}/s"), "go together"),
-    ],
-)
-def test_snapshot_usage_errors_exit_2_with_one_line(demo_dir, tmp_path, args, needle):
-    busy = tmp_path / "busy"
-    busy.mkdir()
-    (busy / "thesis.tex").write_text("do not delete")
-    args = [a.format(data=demo_dir, tmp=tmp_path, busy=busy) for a in args]
-    result = run_cli("snapshot", *args, "--data-dir", str(demo_dir))
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and needle in lines[0], result.stderr
-    assert (busy / "thesis.tex").read_text() == "do not delete"
-    assert not (tmp_path / "s").exists()
