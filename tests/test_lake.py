@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
 
 import polars as pl
@@ -90,3 +92,17 @@ def test_sha256_file(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"abc")
     assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_written_files_and_dirs_get_the_usual_permissions(tmp_path):
+    """Not the private modes of mkstemp/mkdtemp: BI readers on other accounts must open them."""
+    mask = os.umask(0o022)
+    try:
+        write_bytes_atomic(tmp_path / "f.json", b"{}")
+        with atomic_dir(tmp_path / "snap") as tmp:
+            write_bytes_atomic(tmp / "a.parquet", b"x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "f.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "snap").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "snap" / "a.parquet").stat().st_mode) == 0o644
