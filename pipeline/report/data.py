@@ -6,7 +6,7 @@ gets None (the page then says so) instead of failing the whole report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
@@ -43,7 +43,6 @@ class ReportData:
     levels: dict[str, pl.DataFrame] | None = None  # per heatmap asset
     closes: pl.DataFrame | None = None  # date, asset, close_usd of the heatmap assets
     risk: pl.DataFrame | None = None
-    notes: dict[str, str] = field(default_factory=dict)  # panel -> why it is empty
 
 
 def sector_days(con: duckdb.DuckDBPyConnection, sector: str) -> list[date]:
