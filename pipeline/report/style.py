@@ -19,7 +19,13 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .kpi .label { color: var(--muted); font-size: 12px; }
 .kpi .value { font-size: 20px; font-weight: 600; margin-top: 2px; }
 .up { color: var(--up); } .down { color: var(--down); }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 14px; }
+/* Plotly sizes a chart once, from its container, when the chart's inline script runs: the
+   page's widths must not change after that. auto-fill (not auto-fit) keeps the second column
+   while only the first chart exists; min-width: 0 stops a plot from widening its column; the
+   scrollbar is always there, so it does not narrow the page when the page grows. */
+html { overflow-y: scroll; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; }
+.grid2 > * { min-width: 0; }
 figure.chart { margin: 0 0 10px; min-height: 200px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 13px;

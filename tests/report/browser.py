@@ -71,16 +71,12 @@ def console_lines(stderr: str) -> list[str]:
 
 def render(page: Path, workdir: Path, size: tuple[int, int] | None = (1400, 6000)) -> Rendered:
     """The DOM after scripts ran, console messages, and (unless `size` is None) a screenshot."""
-    dumped = _run(page, workdir / "profile-dom", "--dump-dom")
+    window = f"--window-size={size[0]},{size[1]}" if size else "--window-size=1400,900"
+    dumped = _run(page, workdir / "profile-dom", window, "--dump-dom")
     console = console_lines(dumped.stderr)
     png = workdir / f"{page.stem}.png"
     if size is not None:
-        shot = _run(
-            page,
-            workdir / "profile-shot",
-            f"--window-size={size[0]},{size[1]}",
-            f"--screenshot={png}",
-        )
+        shot = _run(page, workdir / "profile-shot", window, f"--screenshot={png}")
         console += console_lines(shot.stderr)
     return Rendered(dom=dumped.stdout, console=console, screenshot=png)
 
@@ -105,7 +101,8 @@ class _Charts(HTMLParser):
         if tag == "figure" and "chart" in classes and self.chart is None:
             self.chart = a.get("data-chart", "?")
             self.depth = len(self.stack)
-            self.found[self.chart] = {"svg": (0, 0), "marks": 0}
+            in_grid = any("grid2" in c for _, c in self.stack)  # one of two charts side by side
+            self.found[self.chart] = {"svg": (0, 0), "marks": 0, "in_grid": in_grid}
         elif self.chart is not None:
             info = self.found[self.chart]
             ancestors = set().union(*(c for _, c in self.stack)) if self.stack else set()
@@ -139,7 +136,7 @@ class _Charts(HTMLParser):
 
 
 def chart_marks(dom: str) -> dict[str, dict]:
-    """{chart name: {"svg": (width, height), "marks": drawn marks}} for every chart figure."""
+    """{chart: {"svg": (width, height), "marks": drawn marks, "in_grid": side by side}}."""
     parser = _Charts()
     parser.feed(dom)
     return parser.found

@@ -37,6 +37,9 @@ def assert_renders(page, workdir) -> dict[str, dict]:
         width, height = info["svg"]
         assert width > 300 and height > 200, (name, info)
         assert info["marks"] > 0, (name, info)
+        # side by side in a 1400 px window: a chart sized before its neighbour existed would
+        # take the whole row and be clipped to half of it
+        assert not info["in_grid"] or width < 700, (name, info)
     assert external_references(rendered.dom) == []  # also after Plotly built its DOM
     assert png_size(rendered.screenshot) == (1400, 6000)
     assert rendered.screenshot.stat().st_size > 100_000  # a blank page compresses to a few KB
@@ -62,5 +65,7 @@ def test_the_checks_catch_a_broken_chart_and_a_fetch(tmp_path):
     )
     rendered = render(page, tmp_path, size=None)
     assert any("Plotly is not defined" in line for line in rendered.console), rendered.console
-    assert chart_marks(rendered.dom) == {"never-drawn": {"svg": (0, 0), "marks": 0}}
+    assert chart_marks(rendered.dom) == {
+        "never-drawn": {"svg": (0, 0), "marks": 0, "in_grid": False}
+    }
     assert external_references(rendered.dom) == ["<img src='https://example.org/pixel.png'>"]
