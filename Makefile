@@ -5,10 +5,11 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 DATA_DIR ?= data
 AIRFLOW_PORT ?= 8080
+REPORT_DATE ?= 2026-02-05
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format bench docs airflow airflow-smoke \
+.PHONY: help install demo report test test-fast lint format bench docs airflow airflow-smoke \
 	airflow-backfill-check clean
 
 help: ## list the targets
@@ -24,12 +25,16 @@ install: uv-bootstrap ## install the project and its tools from uv.lock into .ve
 demo: install ## run the whole pipeline offline on the demo market and print the sector table
 	$(RUN) tokenrisk run --source demo --data-dir $(DATA_DIR)
 
+report: install ## HTML report of the demo crash day (runs the demo pipeline first if nothing is published)
+	@test -f $(DATA_DIR)/warehouse/tokenrisk.duckdb || $(RUN) tokenrisk run --source demo --data-dir $(DATA_DIR)
+	@$(RUN) tokenrisk report --date $(REPORT_DATE) --data-dir $(DATA_DIR)
+
 test: install ## run the full test suite (fails if no test is collected)
 	@$(RUN) pytest; rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
 
 test-fast: install ## the unit tests only (seconds)
-	$(RUN) pytest -m "not e2e and not airflow"
+	$(RUN) pytest -m "not e2e and not airflow and not browser"
 
 lint: install ## ruff check + ruff format --check
 	$(RUN) ruff check .

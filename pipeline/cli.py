@@ -523,6 +523,75 @@ def validate(
 
 
 @app.command()
+def report(
+    date_: Annotated[str, typer.Option("--date", help="The report's UTC day (YYYY-MM-DD).")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="HTML file to write (default: <data dir>/reports/report-<date>.html)."
+        ),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write one self-contained HTML report for a day (charts embedded, works offline)."""
+    from pipeline.report import write_report
+
+    ctx = make_context(None, data_dir, verbose)
+    day = parse_day(date_, "--date")
+    target = (out_file or ctx.lake.report_file(day)).expanduser().resolve()
+    folder = ctx.lake.managed_folder(target)
+    if folder:
+        raise UsageError(
+            f"--out {target} is inside the data dir's {folder}/ folder, which the pipeline "
+            "manages; choose another path"
+        )
+    if target.is_dir():
+        raise UsageError(f"--out {target} is a directory; give a file name")
+    write_report(ctx.lake, day, target)
+    out.print(str(target), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def snapshot(
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Directory to create (or a previous snapshot directory to replace); "
+            "refuses any other non-empty directory.",
+        ),
+    ],
+    start: StartOpt = None,
+    end: EndOpt = None,
+    date_: DateOpt = None,
+    data_dir: DataDirOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Copy the published marts for the days to DIR as Parquet, with manifest.json."""
+    from pipeline.snapshot import write_snapshot
+
+    if not (date_ or start or end):
+        raise UsageError("snapshot needs --date D or --start D --end D")
+    ctx = make_context(None, data_dir, verbose)
+    days = resolve_days(start, end, date_, "live")
+    manifest = write_snapshot(ctx.lake, days[0], days[-1], out_dir)
+    table = Table(title=f"snapshot {days[0]}..{days[-1]}", title_justify="left")
+    for col in ("table", "rows", "sha256"):
+        table.add_column(col)
+    for name, entry in manifest["tables"].items():
+        table.add_row(name, str(entry["rows"]), entry["sha256"][:16])
+    out.print(table)
+    out.print(
+        f"run {manifest['run_id']} (gate {manifest['gate_status']}), "
+        f"methodology {manifest['methodology_version']}: {out_dir.expanduser().resolve()}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def bench(
     assets: Annotated[
         int, typer.Option("--assets", help="Synthetic assets added to the universe.")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(target: Path, *, exclusive: bool = False) -> Iterator[Path]:
     """Yield a temp path next to `target`; on success move it into place atomically.
@@ -42,6 +50,9 @@ def atomic_path(target: Path, *, exclusive: bool = False) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); a lake file gets the permissions of any new file,
+    # so that readers on other accounts (BI tools, analysts) can open what is published
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         with open(tmp, "rb") as fh:
@@ -56,6 +67,52 @@ def atomic_path(target: Path, *, exclusive: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a temp directory next to `target`; on success it takes `target`'s place.
+
+    An existing `target` (the caller decides whether it may be replaced) is first renamed aside
+    and removed once the new directory is in place, so readers see the old directory or the
+    new one whole (and, between two renames, for a moment neither). On failure nothing changes.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700), like atomic_path's files
+    aside: Path | None = None
+    try:
+        yield tmp
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        fsync_dir(tmp)
+        if target.exists():
+            aside = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, aside)  # onto the empty placeholder directory
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if aside is not None:
+                os.rename(aside, target)
+                aside = None
+            raise
+        fsync_dir(target.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_bytes_atomic(target: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -74,11 +131,32 @@ def write_parquet_atomic(df: pl.DataFrame, target: Path) -> None:
         df.write_parquet(tmp, compression="zstd", statistics=True, row_group_size=1_000_000)
 
 
+# the folders of a data dir that the pipeline owns; nothing else may write into them
+MANAGED_DIRS = (
+    "raw",
+    "staged",
+    "quarantine",
+    "quality",
+    "warehouse",
+    "marts",
+    "runs",
+    "demo_truth",
+)
+
+
 @dataclass(frozen=True)
 class Lake:
     """Paths of one data dir (see docs/design.md section 3)."""
 
     root: Path
+
+    def managed_folder(self, path: Path) -> str | None:
+        """The managed folder (e.g. `marts`) that `path` is in or is, else None."""
+        resolved = Path(path).expanduser().resolve()
+        for name in MANAGED_DIRS:
+            if resolved.is_relative_to(self.root / name):
+                return name
+        return None
 
     @classmethod
     def at(cls, data_dir: str | Path) -> Lake:
@@ -173,13 +251,9 @@ class Lake:
     def warehouse(self) -> Path:
         return self.root / "warehouse" / "tokenrisk.duckdb"
 
-    @property
-    def published_info_file(self) -> Path:
-        """Which build the published warehouse came from, and from which models."""
-        return self.root / "warehouse" / "published.json"
-
     def published_info(self) -> dict:
-        path = self.published_info_file
+        """The publish record (see `published_record`), or {} before the first publish."""
+        path = self.published_record
         return json.loads(path.read_text()) if path.exists() else {}
 
     def build_file(self, run_id: str) -> Path:
@@ -191,6 +265,15 @@ class Lake:
     def builds(self) -> list[Path]:
         """Build attempts, oldest first, as their ledger files (`<run_id>.json`)."""
         return sorted((self.root / "warehouse" / "builds").glob("*.json"))
+
+    @property
+    def published_record(self) -> Path:
+        """What is published: build run id, the models it was built from (fingerprint), gate
+        verdict, the file's sha256 (see publish)."""
+        return self.root / "warehouse" / "published.json"
+
+    def report_file(self, day: date) -> Path:
+        return self.root / "reports" / f"report-{day}.html"
 
     def mart_file(self, table: str, day: date) -> Path:
         return self.root / "marts" / table / f"date={day}" / "part-0.parquet"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
 from pipeline.errors import GateFailed, TokenriskError
 from pipeline.failpoints import failpoint
-from pipeline.lake import write_json_atomic, write_parquet_atomic
+from pipeline.lake import sha256_file, write_json_atomic, write_parquet_atomic
 from pipeline.stages.context import RunContext
-from pipeline.warehouse import mart_tables, query_frame
+from pipeline.warehouse import METHODOLOGY_VERSION, mart_tables, query_frame
 from pipeline.warehouse.publish import write_published
 
 log = logging.getLogger("tokenrisk.publish")
@@ -73,6 +73,24 @@ def export_marts(ctx: RunContext, build_file: Path, days: list[date] | None) -> 
     return written
 
 
+def write_publish_record(ctx: RunContext, build_file: Path, counts: dict[str, int]) -> None:
+    """Say what is published: readers match `sha256` to know the record describes their file."""
+    write_json_atomic(
+        ctx.lake.published_record,
+        {
+            "run_id": build_file.stem,  # builds are named by the run that made them
+            "build": build_file.stem,
+            "models": json.loads(build_file.with_suffix(".json").read_text()).get("models"),
+            "gate": build_verdict(build_file),
+            "published_at": datetime.now(UTC).isoformat(),
+            "sha256": sha256_file(ctx.lake.warehouse),
+            "tables": counts,
+            "storage_version": ctx.settings.storage_version,
+            "methodology_version": METHODOLOGY_VERSION,
+        },
+    )
+
+
 def prune_builds(ctx: RunContext, keep: int = KEEP_BUILDS) -> None:
     for old in ctx.lake.builds()[:-keep]:
         old.with_suffix(".duckdb").unlink(missing_ok=True)
@@ -90,11 +108,7 @@ def publish(
                 f"publish: build {build_file.stem} did not pass its gate; nothing published"
             )
         counts = write_published(build_file, ctx.lake.warehouse, ctx.settings.storage_version)
-        ledger = json.loads(build_file.with_suffix(".json").read_text())
-        write_json_atomic(
-            ctx.lake.published_info_file,
-            {"build": build_file.stem, "models": ledger.get("models"), "tables": counts},
-        )
+        write_publish_record(ctx, build_file, counts)
         stat["tables"] = counts
         stat["mart_files"] = export_marts(ctx, build_file, days)
         stat["build"] = build_file.stem

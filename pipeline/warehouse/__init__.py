@@ -5,6 +5,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+# Version of the method behind the marts (formulas, windows, risk tiers; docs/methodology.md).
+# Bump it when a mart's meaning changes, so snapshots and reports say which method made them.
+METHODOLOGY_VERSION = "1.0"
+
 
 def query_frame(
     con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
