@@ -113,9 +113,8 @@ def parse_book_summary(body: str | bytes, key: str) -> pl.DataFrame:
     for i, item in enumerate(result):
         if not isinstance(item, dict):
             raise ParseError(f"{where}: row {i} is not an object")
-        for name in (*OPTION_FIELDS, "creation_timestamp"):
-            if name not in item:
-                raise ParseError(f"{where}: row {i} is missing field {name!r}")
+        if "instrument_name" not in item:
+            raise ParseError(f"{where}: row {i} is missing field 'instrument_name'")
         name = str(item["instrument_name"])
         parts = name.split("-")
         # options are CURRENCY-DDMMMYY-STRIKE-C|P; a future or perpetual here is a wrong kind
@@ -124,6 +123,9 @@ def parse_book_summary(body: str | bytes, key: str) -> pl.DataFrame:
         currency = parts[0]
         if key and currency != key:
             raise ParseError(f"{where}: instrument {name!r} is not a {key} option")
+        for field in (*OPTION_FIELDS, "creation_timestamp"):
+            if field not in item:
+                raise ParseError(f"{where}: row {i} is missing field {field!r}")
         rows.append(
             {
                 "asset": currency,
