@@ -103,6 +103,66 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "bid_depth_usd_1pct": F64,
         "ask_depth_usd_1pct": F64,
     },
+    # --- watch-list datasets (issue 9) ---
+    # Deribit options book summary of one currency, aggregated over every listed option at the
+    # snapshot time `ts`; 24h volumes and open interest as notional (contracts x underlying price)
+    "options_activity": {
+        "ts": TS,
+        "venue": STR,
+        "asset": STR,
+        "n_instruments": pl.Int64(),
+        "volume_base": F64,
+        "volume_usd": F64,
+        "put_volume_usd": F64,
+        "call_volume_usd": F64,
+        "open_interest_base": F64,
+        "open_interest_usd": F64,
+        "put_open_interest_usd": F64,
+        "call_open_interest_usd": F64,
+        "mark_iv_oi_weighted": F64,
+    },
+    # Deribit volatility index (DVOL, annualised implied volatility in percent) candles
+    "options_volatility": {
+        "ts": TS,
+        "venue": STR,
+        "asset": STR,
+        "resolution": STR,
+        "open": F64,
+        "high": F64,
+        "low": F64,
+        "close": F64,
+    },
+    # one row per commit on a protocol repository's default branch (ts = committer date)
+    "developer_activity": {
+        "ts": TS,
+        "asset": STR,
+        "repo": STR,
+        "sha": STR,
+        "author": STR,
+        "is_merge": pl.Boolean(),
+    },
+    # Coin Metrics network data: active addresses and transactions of one UTC day
+    "onchain_activity": {
+        "date": pl.Date(),
+        "asset": STR,
+        "source": STR,
+        "active_addresses": F64,
+        "tx_count": F64,
+    },
+    # curated reference table (reference/capex_guidance.csv) as known on `as_of_date`
+    "capex_guidance": {
+        "as_of_date": pl.Date(),
+        "company": STR,
+        "ticker": STR,
+        "fiscal_period": STR,
+        "capex_guidance_usd": F64,
+        "capex_guidance_low_usd": F64,
+        "capex_guidance_high_usd": F64,
+        "announcement_date": pl.Date(),
+        "source_title": STR,
+        "source_url": STR,
+        "note": STR,
+    },
 }
 
 # Key columns: unique per staged partition; the first one carries the partition day.
@@ -119,6 +179,12 @@ KEYS: dict[str, list[str]] = {
     "liquidations": ["ts", "venue", "asset", "side", "price", "qty_base"],
     "exchange_flows": ["date", "asset", "source"],
     "order_book": ["ts", "venue", "asset"],
+    # --- watch-list datasets (issue 9) ---
+    "options_activity": ["ts", "venue", "asset"],
+    "options_volatility": ["ts", "venue", "asset", "resolution"],
+    "developer_activity": ["ts", "repo", "sha"],
+    "onchain_activity": ["date", "asset", "source"],
+    "capex_guidance": ["as_of_date", "company", "fiscal_period"],
 }
 
 
@@ -128,7 +194,7 @@ def time_column(dataset: str) -> str:
 
 # Snapshots of "now" (order books): the nightly run takes them right after the day it
 # processes, so a snapshot taken during day D+1 describes day D.
-SNAPSHOT_DATASETS = frozenset({"order_book"})
+SNAPSHOT_DATASETS = frozenset({"order_book", "options_activity"})
 
 
 def day_expr(dataset: str, schema: pl.Schema) -> pl.Expr:

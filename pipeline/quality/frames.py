@@ -21,6 +21,10 @@ EXPECTED_ROWS: dict[str, tuple[int, int]] = {
     "taker_volume": (20, 24),
     "order_book": (1, 2),
     "exchange_flows": (1, 1),
+    # watch-list (issue 9): one options snapshot, one DVOL candle, one on-chain value a day
+    "options_activity": (1, 1),
+    "options_volatility": (1, 1),
+    "onchain_activity": (1, 1),
 }
 
 

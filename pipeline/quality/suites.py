@@ -180,6 +180,8 @@ def staged_suite(dataset: str, universe: Universe) -> list[Check]:
             *_non_negative("bid_depth_usd_1pct", "ask_depth_usd_1pct"),
             _completeness(dataset, severity="warn"),
         ]
+    if dataset in WATCHLIST_DATASETS:  # watch-list datasets (issue 9)
+        return watchlist_staged_suite(dataset, universe)
     return base
 
 
@@ -253,6 +255,8 @@ def mart_suite(table: str, universe: Universe) -> list[Check]:
                 "ExpectColumnPairValuesToBeEqual", {"column_A": "n_assets", "column_B": "n_members"}
             ),
         ]
+    if table == "fct_watchlist_daily":  # watch-list mart (issue 9)
+        return watchlist_mart_suite(universe)
     key = MART_KEYS.get(table)
     if key is None:
         raise KeyError(f"no mart suite for table {table!r}")
@@ -327,3 +331,125 @@ def mart_suite(table: str, universe: Universe) -> list[Check]:
             ),
         ]
     return checks
+
+
+# --- watch-list (issue 9): staged datasets and the mart --------------------------------------
+
+WATCHLIST_DATASETS = frozenset(
+    {
+        "options_activity",
+        "options_volatility",
+        "developer_activity",
+        "onchain_activity",
+        "capex_guidance",
+    }
+)
+# DVOL (annualised implied volatility, percent) outside this range is a broken feed
+DVOL_RANGE = (1.0, 400.0)
+FLAG_SEPARATOR = "; "
+
+
+def watchlist_staged_suite(dataset: str, universe: Universe) -> list[Check]:
+    """Staged checks of the watch-list datasets (their venue is Deribit, not a perp venue)."""
+    keys = KEYS[dataset]
+    base = [
+        *_not_null(*keys),
+        Check("ExpectCompoundColumnsToBeUnique", {"column_list": keys}),
+        Check(
+            "ExpectColumnPairValuesToBeEqual",
+            {"column_A": "_ts_date", "column_B": "_partition_date"},
+        ),
+    ]
+    if dataset == "options_activity":
+        return [
+            *base,
+            _in_set("venue", ["deribit"]),
+            _in_set("asset", universe.symbols),
+            *_non_negative(
+                "volume_base",
+                "volume_usd",
+                "put_volume_usd",
+                "call_volume_usd",
+                "open_interest_base",
+                "open_interest_usd",
+                "put_open_interest_usd",
+                "call_open_interest_usd",
+            ),
+            _between("n_instruments", 1, strict_min=False),
+            _between("mark_iv_oi_weighted", *DVOL_RANGE),
+            _completeness(dataset, severity="warn"),
+        ]
+    if dataset == "options_volatility":
+        return [
+            *base,
+            _in_set("venue", ["deribit"]),
+            _in_set("asset", universe.symbols),
+            *_not_null("close"),
+            *(_between(c, *DVOL_RANGE) for c in ("open", "high", "low", "close")),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "high", "column_B": "low", "or_equal": True},
+            ),
+            _completeness(dataset),
+        ]
+    if dataset == "developer_activity":
+        return [
+            *base,
+            _in_set("asset", universe.symbols),
+            *_not_null("author", "is_merge"),
+            Check("ExpectColumnValuesToMatchRegex", {"column": "sha", "regex": r"^[0-9a-f]{40}$"}),
+        ]
+    if dataset == "onchain_activity":
+        return [
+            *base,
+            _in_set("asset", universe.symbols),
+            *_not_null("active_addresses", "tx_count"),
+            *_non_negative("active_addresses", "tx_count"),
+            _completeness(dataset),
+        ]
+    if dataset == "capex_guidance":
+        # the key is (as_of_date, company, fiscal_period): one guidance per company-period
+        return [
+            *base,
+            *_not_null("announcement_date", "source_title", "source_url", "ticker"),
+            _positive("capex_guidance_usd")[0],
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "as_of_date", "column_B": "announcement_date", "or_equal": True},
+            ),
+            Check(
+                "ExpectColumnValuesToMatchRegex",
+                {"column": "source_url", "regex": r"^https?://[^ ]+$"},
+            ),
+            Check(
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "capex_guidance_high_usd",
+                    "column_B": "capex_guidance_low_usd",
+                    "or_equal": True,
+                },
+            ),
+        ]
+    return base
+
+
+def watchlist_mart_suite(universe: Universe) -> list[Check]:
+    """marts.fct_watchlist_daily: one row per day and key, known keys, bounded measures."""
+    keys = [*universe.symbols, *universe.sectors]
+    return [
+        *_not_null("date", "key", "key_kind", "n_flags"),
+        Check("ExpectCompoundColumnsToBeUnique", {"column_list": ["date", "key"]}),
+        _in_set("key", keys),
+        _in_set("key_kind", ["asset", "sector"]),
+        _between("drawdown_7d", -1, 0),
+        _between("put_volume_share", 0, 1),
+        _between("risk_score", 0, 100),
+        _between("n_flags", 0, 20),
+        *_non_negative(
+            "options_volume_usd",
+            "dev_commits_7d",
+            "dev_contributors_30d",
+            "active_addresses",
+            "capex_guidance_usd",
+        ),
+    ]

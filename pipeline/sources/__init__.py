@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from pipeline.errors import UsageError
-from pipeline.sources import binance, bybit, coingecko, coinmetrics, okx, stooq
+from pipeline.sources import (
+    binance,
+    bybit,
+    coingecko,
+    coinmetrics,
+    coinmetrics_network,
+    deribit,
+    github,
+    okx,
+    stooq,
+)
 from pipeline.sources.base import SourceDataset
 
 REGISTRY: list[SourceDataset] = [
@@ -13,6 +23,9 @@ REGISTRY: list[SourceDataset] = [
     *bybit.DATASETS,
     *okx.DATASETS,
     *coinmetrics.DATASETS,
+    *deribit.DATASETS,
+    *github.DATASETS,
+    *coinmetrics_network.DATASETS,
 ]
 
 

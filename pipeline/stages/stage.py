@@ -248,4 +248,9 @@ def stage(ctx: RunContext, days: list[date], datasets: list[str] | None = None) 
         save_gate_results(ctx, "staged", results)
         for dataset, parts in staged.items():
             write_partitions(ctx, dataset, days, parts)
-    return {dataset: sum(p.height for p in parts) for dataset, parts in staged.items()}
+    counts = {dataset: sum(p.height for p in parts) for dataset, parts in staged.items()}
+    if not datasets:  # watch-list reference tables (issue 9), staged for the same days
+        from pipeline.reference import stage_reference
+
+        counts.update(stage_reference(ctx, days))
+    return counts

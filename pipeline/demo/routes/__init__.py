@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pipeline.demo.routes import binance, bybit, coingecko, coinmetrics, okx, stooq
+from pipeline.demo.routes import (
+    binance,
+    bybit,
+    coingecko,
+    coinmetrics,
+    coinmetrics_network,
+    deribit,
+    github,
+    okx,
+    stooq,
+)
 
 ALL_ROUTES = [
     *coingecko.ROUTES,
@@ -10,5 +20,8 @@ ALL_ROUTES = [
     *binance.ROUTES,
     *bybit.ROUTES,
     *okx.ROUTES,
+    *coinmetrics_network.ROUTES,  # before coinmetrics: it hands other metrics on
     *coinmetrics.ROUTES,
+    *deribit.ROUTES,
+    *github.ROUTES,
 ]

@@ -1,0 +1,106 @@
+"""Coin Metrics community API: on-chain activity (active addresses, transaction counts).
+
+Endpoint: GET /timeseries/asset-metrics?assets=<id>&metrics=AdrActCnt,TxCnt&frequency=1d
+&start_time=<day>&end_time=<day>&page_size=<n>, the same endpoint, host, pacing and config
+section as the exchange flows (source `coinmetrics`), with network-data metrics. Values are
+strings; a daily value at T00:00 describes the UTC day T; pages follow `next_page_token`.
+
+Coverage: only the assets of `[onchain] assets` in pipeline/config/watchlist.toml are asked
+for (BTC and ETH: the free tier's coverage we could confirm). The other AI tokens get no
+request and no row; the watch-list mart shows NULL with the reason. A metric the tier does not
+serve answers HTTP 403 {"error": {"type": "forbidden", ...}}.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.config import load_universe
+from pipeline.config.watchlist import load_watchlist
+from pipeline.errors import ParseError
+from pipeline.http import RequestSpec
+from pipeline.schemas import conform
+from pipeline.sources import coinmetrics
+from pipeline.sources.base import FetchContext, SourceDataset, load_json
+
+SOURCE = "coinmetrics"
+METRICS = {"AdrActCnt": "active_addresses", "TxCnt": "tx_count"}
+
+
+def network_requests(ctx: FetchContext) -> list[RequestSpec]:
+    covered = set(load_watchlist().onchain.assets)
+    return [
+        RequestSpec(
+            source=SOURCE,
+            dataset="onchain_activity",
+            key=asset.symbol,
+            day=ctx.day,
+            url=f"{ctx.cfg.base_url}/timeseries/asset-metrics",
+            params={
+                "assets": asset.coinmetrics_id or asset.symbol.lower(),
+                "metrics": ",".join(METRICS),
+                "frequency": "1d",
+                "start_time": ctx.day.isoformat(),
+                "end_time": ctx.day.isoformat(),
+                "page_size": str(ctx.cfg.page_limit or 1000),
+            },
+        )
+        for asset in ctx.universe.assets
+        if asset.symbol in covered
+    ]
+
+
+def parse_network_metrics(body: str | bytes, key: str) -> pl.DataFrame:
+    """asset-metrics body -> onchain_activity rows; every row must carry both metrics."""
+    where = f"coinmetrics onchain_activity ({key or 'asset from body'})"
+    if isinstance(body, bytes):
+        raise ParseError(f"{where}: expected a JSON body, got binary data")
+    doc = load_json(body, where)
+    if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+        err = doc["error"]
+        raise ParseError(f"{where}: API error {err.get('type')}: {err.get('message')}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise ParseError(f"{where}: missing field 'data'")
+    by_id = {(a.coinmetrics_id or a.symbol.lower()): a.symbol for a in load_universe().assets}
+    rows = doc["data"]
+    for i, row in enumerate(rows):
+        for field in ("asset", "time", *METRICS):
+            if not isinstance(row, dict) or field not in row:
+                raise ParseError(f"{where}: row {i} is missing field {field!r}")
+        if not key and row["asset"] not in by_id:
+            raise ParseError(f"{where}: unknown Coin Metrics asset {row['asset']!r}")
+    frame = pl.DataFrame(
+        {
+            "time": [r["time"] for r in rows],
+            "asset": [key or by_id[r["asset"]] for r in rows],
+            **{col: [r[m] for r in rows] for m, col in METRICS.items()},
+        },
+        schema={"time": pl.String, "asset": pl.String, **{c: pl.String for c in METRICS.values()}},
+    )
+    try:
+        frame = frame.with_columns(
+            date=pl.col("time").str.slice(0, 10).str.to_date("%Y-%m-%d"),
+            **{c: pl.col(c).cast(pl.Float64, strict=True) for c in METRICS.values()},
+        )
+    except pl.exceptions.ComputeError as exc:
+        raise ParseError(f"{where}: bad time or value ({str(exc).splitlines()[0]})") from None
+    except pl.exceptions.InvalidOperationError as exc:
+        raise ParseError(
+            f"{where}: a metric is not a number ({str(exc).splitlines()[0]})"
+        ) from None
+    return conform(frame.with_columns(source=pl.lit(SOURCE)), "onchain_activity")
+
+
+DATASETS = [
+    SourceDataset(
+        SOURCE,
+        "onchain_activity",
+        "GET /timeseries/asset-metrics?metrics=AdrActCnt,TxCnt&frequency=1d",
+        network_requests,
+        parse_network_metrics,
+        # the same token pagination as the exchange flows of the same endpoint
+        next_page=coinmetrics.next_page,
+        body_names_key=True,
+        notes="community tier: BTC and ETH (config/watchlist.toml); others NULL with a reason",
+    )
+]
