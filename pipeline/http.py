@@ -38,6 +38,7 @@ HEADERS_KEPT = (
     "date",
     "retry-after",
     "x-ratelimit-remaining",
+    "x-ratelimit-reset",
     "x-mbx-used-weight-1m",
     "x-bapi-limit-status",
 )
@@ -70,10 +71,21 @@ class RetryableError(Exception):
         self.retry_after = retry_after
 
 
+def _rate_limit_exhausted(response: httpx.Response) -> bool:
+    """GitHub answers 403 (not 429) when the hourly quota is used up."""
+    return response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+
+
 def _retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
-        return None
+        reset = response.headers.get("x-ratelimit-reset")  # epoch seconds (GitHub)
+        if reset is None or (not _rate_limit_exhausted(response) and response.status_code != 429):
+            return None
+        try:
+            return max(0.0, float(reset) - datetime.now(UTC).timestamp())
+        except ValueError:
+            return None
     try:
         return max(0.0, float(value))
     except ValueError:
@@ -133,7 +145,11 @@ class HttpClient:
     def _wait_for_slot(self, source: str) -> None:
         if not self._pace:
             return
-        interval = 60.0 / self._sources[source].rate_limit_per_minute
+        cfg = self._sources[source]
+        rate = cfg.rate_limit_per_minute
+        if cfg.keyed_rate_limit_per_minute and self._key(source):
+            rate = cfg.keyed_rate_limit_per_minute
+        interval = 60.0 / rate
         last = self._last_call.get(source)
         if last is not None:
             remaining = interval - (self._clock() - last)
@@ -141,12 +157,16 @@ class HttpClient:
                 self._sleep(remaining)
         self._last_call[source] = self._clock()
 
+    def _key(self, source: str) -> str | None:
+        cfg = self._sources[source]
+        return (self._environ.get(cfg.api_key_env) or None) if cfg.api_key_env else None
+
     def _auth(self, source: str) -> tuple[dict[str, str], dict[str, str]]:
         cfg = self._sources[source]
-        key = self._environ.get(cfg.api_key_env) if cfg.api_key_env else None
+        key = self._key(source)
         if not key:
             return {}, {}
-        headers = {cfg.api_key_header: key} if cfg.api_key_header else {}
+        headers = {cfg.api_key_header: cfg.api_key_prefix + key} if cfg.api_key_header else {}
         params = {cfg.api_key_param: key} if cfg.api_key_param else {}
         return headers, params
 
@@ -166,7 +186,7 @@ class HttpClient:
             raise RetryableError(f"timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise RetryableError(f"connection error ({type(exc).__name__}: {exc})") from exc
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in RETRY_STATUSES or _rate_limit_exhausted(response):
             retry_after = _retry_after_seconds(response)
             if retry_after is not None and retry_after > self._max_wait:
                 raise SourceError(

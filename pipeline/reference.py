@@ -25,7 +25,7 @@ from pipeline.quality.gate import GateResult, run_checks
 from pipeline.quality.suites import staged_suite
 from pipeline.schemas import SCHEMAS, conform
 from pipeline.stages.context import RunContext
-from pipeline.stages.stage import fail_gate, save_gate_results, write_partitions
+from pipeline.stages.stage import fail_gate
 
 log = logging.getLogger("tokenrisk.reference")
 
@@ -134,16 +134,17 @@ def gate_capex(universe: Universe, frame: pl.DataFrame) -> GateResult:
     )
 
 
-def stage_reference(
-    ctx: RunContext, days: list[date], path: Path = CAPEX_CSV, today: date | None = None
-) -> dict[str, int]:
-    """Read, gate and stage the capex reference for `days`; returns {dataset: rows staged}.
+def prepare_reference(
+    ctx: RunContext, days: list[date], path: Path | None = None, today: date | None = None
+) -> tuple[dict[str, list[pl.DataFrame]], list[GateResult]]:
+    """Read and gate the capex reference for `days`, writing nothing: ({dataset: one frame per
+    day}, gate results). Raises GateFailed (or ParseError) when the table does not pass.
 
     The whole table is gated first as known today (the real UTC date: an announcement after it
     is a typo), then the partition of each day.
     """
     today = today or datetime.now(UTC).date()
-    table = read_capex_guidance(path)
+    table = read_capex_guidance(path or CAPEX_CSV)
     parts = [capex_as_of(table, d) for d in days]
     results = [
         gate_capex(ctx.universe, table_today(table, today)),
@@ -155,10 +156,8 @@ def stage_reference(
     for result in results:
         if not result.success:
             raise fail_gate(ctx, result)
-    save_gate_results(ctx, "staged", results)
-    write_partitions(ctx, "capex_guidance", days, parts)
     log.info("stage capex_guidance: %d company-periods, %d days", table.height, len(days))
-    return {"capex_guidance": sum(p.height for p in parts)}
+    return {"capex_guidance": parts}, results
 
 
 def with_partition(frame: pl.DataFrame, day: date) -> pl.DataFrame:

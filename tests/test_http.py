@@ -147,3 +147,69 @@ def test_raw_landing_never_overwrites(lake):
         c.fetch_and_land(SPEC, lake, "run1", "TAO.000")
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+
+
+GITHUB_SPEC = RequestSpec(
+    source="github",
+    dataset="developer_activity",
+    key="NEAR@near+nearcore",
+    day=date(2026, 2, 5),
+    url="https://api.github.com/repos/near/nearcore/commits",
+)
+
+
+def test_github_token_is_sent_as_bearer_and_lifts_the_pace():
+    script = Script(*[httpx.Response(200, text="[]") for _ in range(2)])
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    c = HttpClient(
+        load_sources(),
+        transport=httpx.MockTransport(script),
+        sleep=sleep,
+        clock=lambda: now[0],
+        environ={"GITHUB_TOKEN": "ghp_fake"},
+    )
+    c.get(GITHUB_SPEC)
+    c.get(GITHUB_SPEC)
+    assert script.requests[0].headers["authorization"] == "Bearer ghp_fake"
+    assert sleeps == [pytest.approx(1.0)]  # 60 a minute with a token (1 a minute without)
+
+
+def test_github_exhausted_quota_403_waits_for_the_reset_then_succeeds():
+    import time
+
+    reset = str(int(time.time()) + 30)
+    limited = httpx.Response(
+        403,
+        json={"message": "API rate limit exceeded for 1.2.3.4."},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+    )
+    script = Script(limited, httpx.Response(200, text="[]"))
+    sleeps: list[float] = []
+    assert client(script, sleeps, pace=False).get(GITHUB_SPEC).status_code == 200
+    assert 25 <= sleeps[0] <= 31  # until the reset, not the 1 s backoff
+
+
+def test_github_reset_beyond_the_allowed_wait_stops_with_a_clear_error():
+    import time
+
+    reset = str(int(time.time()) + 3000)
+    limited = httpx.Response(
+        403,
+        json={"message": "rate"},
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+    )
+    with pytest.raises(SourceError, match=r"HTTP 403, server asks to wait \d+s"):
+        client(Script(limited), [], pace=False, max_wait=120).get(GITHUB_SPEC)
+
+
+def test_other_403_is_not_retried():
+    script = Script(httpx.Response(403, json={"message": "Resource not accessible"}))
+    with pytest.raises(SourceError, match="HTTP 403 .*Resource not accessible"):
+        client(script, [], pace=False).get(GITHUB_SPEC)
+    assert len(script.requests) == 1

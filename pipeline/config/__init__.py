@@ -163,6 +163,9 @@ class SourceConfig(BaseModel):
     api_key_env: str | None = None
     api_key_header: str | None = None
     api_key_param: str | None = None
+    api_key_prefix: str = ""  # sent before the key, e.g. "Bearer " for an authorization header
+    # the higher limit a key buys (None: the same as without one)
+    keyed_rate_limit_per_minute: float | None = Field(default=None, gt=0)
 
 
 class Settings(BaseSettings):

@@ -245,12 +245,13 @@ def stage(ctx: RunContext, days: list[date], datasets: list[str] | None = None) 
             if not cross.success:
                 raise fail_gate(ctx, cross)
             results.append(cross)
+        if not datasets:  # watch-list reference tables (issue 9): gated before any write
+            from pipeline.reference import prepare_reference
+
+            reference, reference_results = prepare_reference(ctx, days)
+            staged.update(reference)
+            results.extend(reference_results)
         save_gate_results(ctx, "staged", results)
         for dataset, parts in staged.items():
             write_partitions(ctx, dataset, days, parts)
-    counts = {dataset: sum(p.height for p in parts) for dataset, parts in staged.items()}
-    if not datasets:  # watch-list reference tables (issue 9), staged for the same days
-        from pipeline.reference import stage_reference
-
-        counts.update(stage_reference(ctx, days))
-    return counts
+    return {dataset: sum(p.height for p in parts) for dataset, parts in staged.items()}

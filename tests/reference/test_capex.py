@@ -12,7 +12,7 @@ from pipeline.reference import (
     capex_as_of,
     check_capex,
     read_capex_guidance,
-    stage_reference,
+    prepare_reference,
 )
 from pipeline.schemas import SCHEMAS
 
@@ -90,8 +90,34 @@ def test_announcement_in_the_future_fails_the_suite(tmp_path, universe):
     assert "as_of_date vs announcement_date" in failed.message
 
 
-def test_stage_writes_one_partition_per_day(ctx):
+def test_one_frame_per_day_as_known_that_day(ctx):
     days = [date(2026, 2, 3), date(2026, 2, 5)]
-    counts = stage_reference(ctx, days, today=date(2026, 3, 1))
-    assert counts == {"capex_guidance": 5 + 7}
-    assert ctx.lake.staged_days("capex_guidance") == days
+    parts, results = prepare_reference(ctx, days, today=date(2026, 3, 1))
+    assert [p.height for p in parts["capex_guidance"]] == [5, 7]
+    assert all(r.success for r in results)
+    assert not ctx.lake.staged_days("capex_guidance")  # nothing written yet
+
+
+def test_a_bad_reference_table_stops_stage_before_any_dataset_is_written(
+    ctx, tmp_path, monkeypatch
+):
+    import pipeline.reference
+    import pipeline.stages.stage as stage_module
+    from pipeline.sources import REGISTRY
+    from pipeline.stages.extract import extract
+
+    day = date(2026, 2, 5)
+    spot = [e for e in REGISTRY if e.dataset == "spot_prices"]
+    monkeypatch.setattr(stage_module, "select_datasets", lambda names=None: spot)
+    extract(ctx, [day], ["spot_prices"])
+    bad = write(tmp_path, GOOD, GOOD.replace("2026-02-04", "2026-02-03"))  # duplicate period
+    monkeypatch.setattr(pipeline.reference, "CAPEX_CSV", bad)
+    with pytest.raises(GateFailed, match="capex_guidance"):
+        stage_module.stage(ctx, [day])
+    assert not ctx.lake.staged_days("spot_prices")  # gated, passed, but not written
+    assert not ctx.lake.staged_days("capex_guidance")
+
+    monkeypatch.setattr(pipeline.reference, "CAPEX_CSV", CAPEX_CSV)
+    counts = stage_module.stage(ctx, [day])
+    assert counts["capex_guidance"] == 7
+    assert ctx.lake.staged_days("spot_prices") == [day]
