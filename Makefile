@@ -7,6 +7,9 @@ DATA_DIR ?= data
 AIRFLOW_PORT ?= 8080
 REPORT_DATE ?= 2026-02-05
 RUN := $(UV) run --frozen
+# compiled bytecode in the venv: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every
+# process would otherwise compile Great Expectations and Airflow from source (~10 s each)
+export UV_COMPILE_BYTECODE := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo report test test-fast lint format bench docs airflow airflow-smoke \
