@@ -591,6 +591,16 @@ def snapshot(
     )
 
 
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected whole numbers, e.g. 1,5") from None
+    if any(v <= 0 for v in values):
+        raise UsageError(f"{option} {text!r}: numbers must be positive")
+    return values
+
+
 @app.command()
 def bench(
     assets: Annotated[
@@ -602,18 +612,47 @@ def bench(
     end: Annotated[
         str, typer.Option("--end", help="Last day of the scaled market.")
     ] = "2026-02-10",
+    flat_years: Annotated[
+        str,
+        typer.Option(
+            "--flat-years",
+            help="Histories (years, comma-separated) under the one-day nightly run; the "
+            "flatness ratio is last/first. Empty: skip.",
+        ),
+    ] = "1,5",
+    memory_assets: Annotated[
+        int, typer.Option("--memory-assets", help="Assets (x 3 venues) of the backfill memory run.")
+    ] = 200,
+    memory_days: Annotated[
+        str,
+        typer.Option(
+            "--memory-days",
+            help="History lengths (days, comma-separated) of the backfill memory runs; "
+            "empty: skip.",
+        ),
+    ] = "365,730",
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Benchmark every stage on a scaled demo market; print and save figures (JSON)."""
+    """Benchmark every stage on a scaled demo market; print and save figures (JSON).
+
+    Times extract, stage, gates, build and publish on `--assets` synthetic assets (every venue,
+    hourly) over --start..--end, with ratios against a bare polars loop and a DuckDB scan; the
+    nightly run's cost on 1 and 5 years of history; the peak memory of a full build over a
+    200-asset history. Figures go to <data dir>/bench/<timestamp>.json.
+    """
     from pipeline.bench import run_bench
 
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     day_range(first, last)
+    years = _int_list(flat_years, "--flat-years")
+    mem_days = _int_list(memory_days, "--memory-days")
+    if len(day_range(first, last)) < 7 and mem_days:
+        raise UsageError("bench: --memory-days needs at least 7 days in --start..--end")
     root = Path(data_dir or Settings().data_dir)
     err.print(
         f"bench: {assets} synthetic assets, {first}..{last}, hourly (scratch data in a temp dir)"
     )
-    figures = run_bench(assets, first, last, root)
+    figures = run_bench(assets, first, last, root, years, memory_assets, mem_days)
     table = Table(title="tokenrisk bench", title_justify="left")
     for col in ("figure", "value", "target"):
         table.add_column(col)
@@ -629,6 +668,19 @@ def bench(
     table.add_row("gate time", f"{figures['gate_seconds']:.2f} s", "")
     table.add_row("bare polars stage", f"{figures['bare_stage_seconds']:.2f} s", "")
     table.add_row("DuckDB scan of staged", f"{figures['duckdb_scan_seconds']:.3f} s", "")
+    for name, run in figures.get("nightly_flatness", {}).get("runs", {}).items():
+        table.add_row(
+            f"nightly run, {name} history",
+            f"{run['nightly_seconds']:.2f} s ({run['staged_partitions']:,} staged partitions)",
+            "",
+        )
+    for name, run in figures.get("backfill_memory", {}).items():
+        table.add_row(
+            f"full build, {run['assets']} assets x 3 venues, {name}",
+            f"{run['build_seconds']:.1f} s, peak RSS {run['peak_rss_mib']:.0f} MiB "
+            f"({run['staged_mib']:.0f} MiB staged)",
+            "",
+        )
     dag = figures["dag_import_seconds"]
     table.add_row("DAG import (own time)", "-" if dag is None else f"{dag:.3f} s", "< 0.5 s")
     out.print(table)

@@ -80,3 +80,15 @@ def test_universe_rejects_symbols_that_could_reach_a_path():
         Asset(symbol="../../etc", name="x", coingecko_id="x")
     with pytest.raises(ValidationError, match="coingecko_id"):
         Asset(symbol="OK", name="x", coingecko_id="a/b")
+
+
+def test_a_long_range_is_staged_in_chunks_of_the_configured_size():
+    from datetime import date, timedelta
+
+    from pipeline.stages.run import chunks
+
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(10)]
+    parts = chunks(days, 4)
+    assert [len(p) for p in parts] == [4, 4, 2]
+    assert [d for p in parts for d in p] == days
+    assert chunks(days, 31) == [days]

@@ -181,6 +181,13 @@ class Settings(BaseSettings):
     demo_seed: int = 20260205
     # DuckDB storage version of the published file: v1.1.0 opens in DuckDB 1.1 and later
     storage_version: str = Field(default="v1.1.0", pattern=r"^v\d+\.\d+\.\d+$")
+    # DuckDB's memory limit for the build: past it DuckDB spills to disk (a temp directory
+    # beside the build file), so a long backfill stays within a modest machine
+    # `run` extracts and stages a long range this many days at a time (memory stays flat)
+    stage_chunk_days: int = Field(default=31, ge=1)
+    build_memory_limit: str = Field(
+        default="2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
     # the run's clock for request builders (history limits, snapshots); unset: the real UTC
     # date for live runs, the day after each day for the demo market. For tests and replays.
     today: date | None = None

@@ -126,8 +126,10 @@ class RunContext:
 
     @contextmanager
     def stage_timer(self, name: str) -> Iterator[dict]:
-        entry: dict = {"status": "running"}
-        self.stats.setdefault("stages", {})[name] = entry
+        # a stage run more than once (chunks of a long range) adds up its time
+        entry: dict = self.stats.setdefault("stages", {}).setdefault(name, {})
+        entry["status"] = "running"
+        before = entry.get("seconds", 0.0)
         t0 = time.perf_counter()
         try:
             yield entry
@@ -137,7 +139,7 @@ class RunContext:
             entry["error"] = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            entry["seconds"] = round(time.perf_counter() - t0, 3)
+            entry["seconds"] = round(before + time.perf_counter() - t0, 3)
 
     def write_manifest(self, status: str, **extra: object) -> None:
         manifest = {

@@ -22,11 +22,21 @@ from pipeline.warehouse import query_frame
 log = logging.getLogger("tokenrisk.run")
 
 
+def chunks(days: list[date], size: int) -> list[list[date]]:
+    """Consecutive runs of at most `size` days: a long backfill extracts and stages one chunk at
+    a time, so memory does not grow with the range (each chunk is gated and written whole;
+    the warehouse is built and published once, after the last)."""
+    return [days[i : i + size] for i in range(0, len(days), size)]
+
+
 def run_pipeline(ctx: RunContext, days: list[date]) -> dict[str, int]:
     """extract -> stage -> build -> publish, each gated; the manifest records the outcome."""
     try:
-        extract(ctx, days)
-        ctx.stats.setdefault("staged_rows", {}).update(stage(ctx, days))
+        staged_rows: dict[str, int] = ctx.stats.setdefault("staged_rows", {})
+        for chunk in chunks(days, ctx.settings.stage_chunk_days):
+            extract(ctx, chunk)
+            for dataset, rows in stage(ctx, chunk).items():
+                staged_rows[dataset] = staged_rows.get(dataset, 0) + rows
         build_file = build(ctx, since=days[0])
         counts = publish(ctx, build_file, days)
     except TokenriskError as exc:

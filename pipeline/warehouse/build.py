@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.config import Universe, load_risk_model
+from pipeline.config import Settings, Universe, load_risk_model
 from pipeline.errors import TokenriskError
 from pipeline.failpoints import failpoint
 from pipeline.lake import Lake
@@ -72,11 +72,16 @@ def seed_frames(universe: Universe) -> dict[str, pl.DataFrame]:
 INCREMENTAL_LOOKBACK_DAYS = 45
 
 
+def window_start(since: date | None) -> date | None:
+    """The first staged day a build from `since` reads (None: a full build reads all)."""
+    return since - timedelta(days=INCREMENTAL_LOOKBACK_DAYS) if since else None
+
+
 def staged_files(lake: Lake, datasets: list[str], since: date | None) -> dict[str, list[str]]:
     """The staged partitions the build reads, per canonical dataset: all of them, or the window
     an incremental build from `since` needs. Files are listed explicitly, so DuckDB reads no
     other partition. Every dataset in `datasets` must have data."""
-    first = since - timedelta(days=INCREMENTAL_LOOKBACK_DAYS) if since else None
+    first = window_start(since)
     files = {}
     for dataset in SCHEMAS:
         days = [d for d in lake.staged_days(dataset) if first is None or d >= first]
@@ -144,7 +149,9 @@ def build_warehouse(
     target.unlink(missing_ok=True)
     # one thread: parallel aggregation adds floats in a varying order, and a rerun must give
     # the same marts to the last bit (the models are small next to staging; see performance.md)
-    con = duckdb.connect(str(target), config={"threads": 1})
+    # memory_limit: DuckDB spills to disk past it, so a long backfill stays within the machine
+    limit = Settings().build_memory_limit
+    con = duckdb.connect(str(target), config={"threads": 1, "memory_limit": limit})
     counts: dict[str, int] = {}
     scratch = tempfile.TemporaryDirectory(prefix=".build-", dir=target.parent)
     try:

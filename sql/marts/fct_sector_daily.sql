@@ -93,10 +93,11 @@ select
     case when j.n_days_30d >= 14 then j.market_cap_usd / j.cap_high_30d - 1 end
         as drawdown_from_30d_high,
     j.btc_return_1d,
-    case when j.n_btc_pairs >= 14 then j.corr_btc_raw end as corr_btc_30d,
+    -- clamped: a perfectly (anti-)correlated window can round to 1.0000000000000002
+    case when j.n_btc_pairs >= 14 then greatest(-1.0, least(1.0, j.corr_btc_raw)) end as corr_btc_30d,
     case when j.n_btc_pairs >= 14 then j.beta_btc_raw end as beta_btc_30d,
     e.basket_return_1d as equity_basket_return_1d,
-    case when e.n_pairs >= 10 then e.corr_raw end as corr_equities_30d,
+    case when e.n_pairs >= 10 then greatest(-1.0, least(1.0, e.corr_raw)) end as corr_equities_30d,
     j.best_asset,
     j.worst_asset
 from joined as j
