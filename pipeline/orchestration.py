@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pipeline.lake import Lake
     from pipeline.quality.gate import GateResult
     from pipeline.stages.context import RunContext
+    from pipeline.store import S3Credentials
 
 log = logging.getLogger("tokenrisk.orchestration")
 
@@ -113,6 +114,57 @@ def rate_share(source: str) -> float:
 def write_pools_file(path: Path) -> Path:
     path.write_text(json.dumps(pools(), indent=2, sort_keys=True) + "\n")
     return path
+
+
+# -- run time: the data dir ------------------------------------------------------------------
+# Airflow connection holding the keys of an s3:// data dir (type aws: login = access key id,
+# password = secret key, extra {"endpoint_url": ..., "region_name": ...}); unset: the AWS_*
+# environment variables of the worker
+AWS_CONN_ENV = "TOKENRISK_AWS_CONN_ID"
+
+
+def store_credentials() -> S3Credentials | None:
+    """The object store's credentials from the Airflow connection named by
+    TOKENRISK_AWS_CONN_ID, when that is set and Airflow is importable; else None (env)."""
+    conn_id = os.environ.get(AWS_CONN_ENV)
+    if not conn_id:
+        return None
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # not on Airflow: the environment variables
+        return None
+    from pipeline.store import S3Credentials
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson or {}
+    env = S3Credentials.from_env()
+    return S3Credentials(
+        endpoint_url=extra.get("endpoint_url") or env.endpoint_url,
+        region=extra.get("region_name") or env.region,
+        access_key=conn.login or None,
+        secret_key=conn.password or None,
+        session_token=extra.get("aws_session_token") or None,
+    )
+
+
+@contextmanager
+def open_lake(data_dir: str | Path) -> Iterator[Lake]:
+    """The lake of a task. An s3:// data dir gets a working copy of its own in a temporary
+    folder, removed afterwards: tasks on one worker run side by side, each pulls what it
+    reads and pushes what it wrote."""
+    import tempfile
+
+    from pipeline.lake import Lake
+
+    if "://" not in str(data_dir):
+        yield Lake.at(data_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="tokenrisk-task-") as work:
+        lake = Lake.at(data_dir, work_dir=Path(work), credentials=store_credentials())
+        try:
+            yield lake
+        finally:
+            lake.sync.close()
 
 
 # -- run time: tasks ---------------------------------------------------------------------
@@ -209,6 +261,9 @@ def gate_build(ctx: RunContext, build_file: Path) -> dict:
     """The marts gate re-run on the build that publish will swap in (read-only)."""
     from pipeline.stages.build import gate_marts
 
+    if ctx.lake.url is not None:  # built on another worker: its build, by run id
+        build_file = ctx.lake.build_file(build_file.stem)
+        ctx.lake.sync.pull_build(build_file.stem)
     results = gate_marts(ctx, build_file)
     _require_passed(results)
     return {r.dataset: r.n_rows for r in results}
@@ -229,6 +284,7 @@ def build_on_published(ctx: RunContext, day: date) -> dict:
     """Build incrementally from the day before `day`; remember the published build it used."""
     from pipeline.stages.build import build
 
+    ctx.lake.sync.pull_published()
     base = ctx.lake.published_info().get("build")
     build_file = build(ctx, since=restated_days(day)[0])
     stat = ctx.stats["stages"]["build"]
@@ -248,6 +304,7 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
     from pipeline.stages.publish import publish
 
     build_file = Path(build["build_file"])
+    ctx.lake.sync.pull_published()
     published = ctx.lake.published_info().get("build")
     if published != build["base"]:
         log.warning(
@@ -262,7 +319,7 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
     stat = ctx.stats["stages"]["publish"]
     log.info(
         "published %s from build %s: %s; %d mart file(s) for %s..%s",
-        ctx.lake.warehouse,
+        ctx.lake.location(ctx.lake.warehouse),
         build_file.stem,
         counts,
         stat["mart_files"],
@@ -280,12 +337,13 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
 def sector_report(data_dir: str | Path, days: list[str]) -> list[dict]:
     """The published sector rows of `days` (of the latest day when none is given)."""
     from pipeline.config import Settings
-    from pipeline.lake import Lake
     from pipeline.stages.context import RunContext
     from pipeline.stages.run import sector_summary
 
-    ctx = RunContext(lake=Lake.at(data_dir), settings=Settings())
-    frame = sector_summary(ctx, last_days=366 * len(ctx.universe.sectors))
+    with open_lake(data_dir) as lake:
+        lake.sync.pull_published()
+        ctx = RunContext(lake=lake, settings=Settings())
+        frame = sector_summary(ctx, last_days=366 * len(ctx.universe.sectors))
     rows = [{k: str(v) if k == "date" else v for k, v in r.items()} for r in frame.to_dicts()]
     if not rows:
         return []
@@ -334,46 +392,72 @@ def update_manifest(lake: Lake, run_id: str, change: Callable[[dict], None]) -> 
     return manifest
 
 
+def _record(lake: Lake, run_id: str, event: dict) -> dict:
+    """Apply one update (a task's figures, a failure, the end) to the run's manifest.
+
+    On an object store there is no lock across hosts: each update is an object of its own
+    under runs/<run_id>.events/ and the manifest is replayed from all of them, so an update
+    that a concurrent writer missed is in the next replay (the last task's is complete).
+    """
+    import secrets
+    import time
+
+    from pipeline.lake import write_json_atomic
+
+    event = {**event, "at": _now()}
+    if lake.url is None:
+        return update_manifest(lake, run_id, lambda manifest: _apply(manifest, run_id, event))
+    folder = lake.run_events_dir(run_id)
+    write_json_atomic(folder / f"{time.time_ns()}_{secrets.token_hex(3)}.json", event)
+    lake.sync.push()
+    lake.sync.pull_tree(folder)
+    manifest: dict = {}
+    for path in sorted(folder.glob("*.json")):  # names sort by time
+        _apply(manifest, run_id, json.loads(path.read_text()))
+    write_json_atomic(lake.run_manifest(run_id), manifest)
+    lake.sync.push()
+    return manifest
+
+
+def _apply(manifest: dict, run_id: str, event: dict) -> None:
+    _start(manifest, run_id, event["run"])
+    if event["kind"] == "task":
+        manifest.setdefault("tasks", {})[event["task"]] = {
+            **event["entry"],
+            "finished_at": event["at"],
+        }
+    elif event["kind"] == "failure":
+        manifest.setdefault("failures", []).append(
+            {**event["failure"], "will_retry": not event["final"], "at": event["at"]}
+        )
+        if event["final"]:
+            manifest["status"] = "failed"
+            manifest["error"] = f"{event['failure']['task']}: {event['failure']['error']}"
+            manifest["finished_at"] = event["at"]
+    elif event["kind"] == "published":
+        manifest["status"] = "ok"
+        manifest.pop("error", None)
+        manifest["finished_at"] = event["at"]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
 def record_task(lake: Lake, run_id: str, run: dict, task: str, entry: dict) -> dict:
     """A task of an Airflow run finished: its figures go under `tasks` in the manifest."""
-
-    def change(manifest: dict) -> None:
-        _start(manifest, run_id, run)
-        manifest.setdefault("tasks", {})[task] = {**entry, "finished_at": _now()}
-
-    return update_manifest(lake, run_id, change)
+    return _record(lake, run_id, {"kind": "task", "run": run, "task": task, "entry": entry})
 
 
 def record_failure(lake: Lake, run_id: str, run: dict, failure: dict, final: bool) -> dict:
     """A task failed (`final`) or will be retried: the failure is appended to `failures`."""
-
-    def change(manifest: dict) -> None:
-        _start(manifest, run_id, run)
-        manifest.setdefault("failures", []).append(
-            {**failure, "will_retry": not final, "at": _now()}
-        )
-        if final:
-            manifest["status"] = "failed"
-            manifest["error"] = f"{failure['task']}: {failure['error']}"
-            manifest["finished_at"] = _now()
-
-    return update_manifest(lake, run_id, change)
+    event = {"kind": "failure", "run": run, "failure": failure, "final": final}
+    return _record(lake, run_id, event)
 
 
 def record_published(lake: Lake, run_id: str, run: dict) -> dict:
     """The run published its marts: it is done."""
-
-    def change(manifest: dict) -> None:
-        _start(manifest, run_id, run)
-        manifest["status"] = "ok"
-        manifest.pop("error", None)
-        manifest["finished_at"] = _now()
-
-    return update_manifest(lake, run_id, change)
+    return _record(lake, run_id, {"kind": "published", "run": run})
 
 
 def _start(manifest: dict, run_id: str, run: dict) -> None:

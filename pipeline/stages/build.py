@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipeline.errors import GateFailed
-from pipeline.lake import write_json_atomic
+from pipeline.lake import sha256_file, write_json_atomic
 from pipeline.quality.frames import PARTITION
 from pipeline.quality.gate import GateResult, run_checks
 from pipeline.quality.suites import mart_suite
@@ -26,7 +26,7 @@ from pipeline.stages.stage import (
     save_gate_results,
 )
 from pipeline.warehouse import mart_tables, query_frame
-from pipeline.warehouse.build import build_warehouse
+from pipeline.warehouse.build import INCREMENTAL_LOOKBACK_DAYS, build_warehouse
 from pipeline.warehouse.models import models_fingerprint
 
 log = logging.getLogger("tokenrisk.build")
@@ -167,9 +167,13 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
     ledger = ctx.lake.build_ledger(ctx.run_id)
     with ctx.stage_timer("build") as stat:
         try:
+            ctx.lake.sync.pull_published()
+            since, base = incremental_base(ctx, since)
+            # an incremental build reads the window it recomputes; a full one everything
+            first = since - timedelta(days=INCREMENTAL_LOOKBACK_DAYS) if since else None
+            ctx.lake.sync.pull_staged(sorted(SCHEMAS), since=first)
             verify_staged_inputs(ctx)
             target = ctx.lake.build_file(ctx.run_id)
-            since, base = incremental_base(ctx, since)
             counts = build_warehouse(
                 ctx.lake, ctx.universe, target, all_datasets(), since=since, base=base
             )
@@ -192,6 +196,7 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
                 "tables": counts,
                 "models": models_fingerprint(),
                 "mode": stat_mode(since),
+                "sha256": sha256_file(target),
             },
         )
         stat["checks"] = sum(len(r.checks) for r in results)

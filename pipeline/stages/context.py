@@ -126,6 +126,8 @@ class RunContext:
 
     @contextmanager
     def stage_timer(self, name: str) -> Iterator[dict]:
+        """Time a stage; when it ends (also when it fails), push what it wrote to the store of
+        an object-store data dir (a no-op for a local one)."""
         entry: dict = {"status": "running"}
         self.stats.setdefault("stages", {})[name] = entry
         t0 = time.perf_counter()
@@ -135,9 +137,17 @@ class RunContext:
         except Exception as exc:
             entry["status"] = "failed"
             entry["error"] = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
             entry["seconds"] = round(time.perf_counter() - t0, 3)
+            try:  # gate results, quarantined rows and a failed build's ledger are news too
+                self.lake.sync.push()
+            except Exception as push_error:  # the stage's own error is the one to report
+                log.warning("push after the failed %s: %s", name, push_error)
+            raise
+        entry["seconds"] = round(time.perf_counter() - t0, 3)
+        t1 = time.perf_counter()
+        self.lake.sync.push()
+        if self.lake.url is not None:
+            entry["push_seconds"] = round(time.perf_counter() - t1, 3)
 
     def write_manifest(self, status: str, **extra: object) -> None:
         manifest = {
@@ -149,3 +159,4 @@ class RunContext:
             **extra,
         }
         write_json_atomic(self.lake.run_manifest(self.run_id), manifest)
+        self.lake.sync.push()

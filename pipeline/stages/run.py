@@ -41,10 +41,18 @@ def run_pipeline(ctx: RunContext, days: list[date]) -> dict[str, int]:
 
 def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[GateResult]:
     """Run one stage's gates on what is on disk now; raise nothing, return the results."""
+    try:
+        return _check(ctx, stage_name, days)
+    finally:
+        ctx.lake.sync.push()  # the gate results
+
+
+def _check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[GateResult]:
     results: list[GateResult] = []
     if stage_name == "raw":
         if not days:
             raise TokenriskError("check --stage raw needs --date or --start/--end")
+        ctx.lake.sync.pull_raw(sorted({(e.source, e.dataset) for e in REGISTRY}), days)
         for entry in REGISTRY:
             for day in days:
                 try:
@@ -53,6 +61,7 @@ def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[Gat
                     raise TokenriskError(f"check raw: {exc.message}") from None
         return results
     if stage_name == "staged":
+        ctx.lake.sync.pull_staged(sorted(SCHEMAS), days)
         for dataset in sorted(SCHEMAS):  # reference tables too
             available = set(ctx.lake.staged_days(dataset))
             wanted = sorted(available & set(days)) if days else sorted(available)
@@ -65,6 +74,7 @@ def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[Gat
         save_gate_results(ctx, "staged", results)
         return results
     if stage_name == "marts":
+        ctx.lake.sync.pull_published()
         target = ctx.lake.warehouse
         if not target.exists():
             raise TokenriskError(f"check marts: nothing published yet at {target}")

@@ -137,9 +137,10 @@ def open_published(
     lake: Lake, attempts: int = 20, wait: float = 0.25
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Provenance]]:
     """A short-lived read-only connection to the published warehouse and its provenance."""
+    lake.sync.pull_published()
     path = lake.warehouse
     if not path.exists():
-        raise UsageError(f"nothing published at {path}; run `tokenrisk run` first")
+        raise UsageError(f"nothing published at {lake.location(path)}; run `tokenrisk run` first")
     con = None
     record = None
     for _ in range(attempts):
