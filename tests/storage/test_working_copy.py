@@ -4,7 +4,6 @@ are never overwritten, and a push killed at any point leaves only complete versi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
 import subprocess
@@ -17,7 +16,13 @@ import polars as pl
 
 from pipeline.failpoints import ENV as FAILPOINT
 from pipeline.lake import Lake, sha256_file, write_json_atomic, write_parquet_atomic
-from tests.storage.conftest import assert_no_secret, objects
+from tests.storage.conftest import (
+    assert_no_secret,
+    committed_partitions,
+    objects,
+    published_sha,
+    stored,
+)
 
 WRITER = Path(__file__).with_name("writer.py")
 DAY = date(2026, 2, 5)
@@ -55,31 +60,6 @@ def write_published(lake: Lake, rows: int) -> str:
     write_json_atomic(
         lake.published_record, {"run_id": f"r{rows}", "sha256": sha, "gate": "passed"}
     )
-    return sha
-
-
-def committed_partitions(env: dict, prefix: str) -> dict[str, str]:
-    """{ledger key: sha256} after checking that each names a complete object in the store."""
-    store = objects(env, prefix)
-    out = {}
-    for key, data in store.items():
-        if key.startswith("quality/staged/"):
-            record = json.loads(data)
-            dataset = key.split("/")[2]
-            day = date.fromisoformat(key.split("date=")[1].removesuffix(".json"))
-            body = store[Lake.staged_object(dataset, day, record["sha256"])]
-            assert hashlib.sha256(body).hexdigest() == record["sha256"], key
-            out[key] = record["sha256"]
-    return out
-
-
-def published_sha(env: dict, prefix: str) -> str | None:
-    store = objects(env, prefix)
-    if "warehouse/published.json" not in store:
-        return None
-    sha = json.loads(store["warehouse/published.json"])["sha256"]
-    for key in (Lake.published_object(sha), "warehouse/tokenrisk.duckdb"):
-        assert hashlib.sha256(store[key]).hexdigest() == sha, key  # complete, the named one
     return sha
 
 
@@ -201,5 +181,6 @@ def test_a_push_killed_before_its_commits_leaves_complete_versions(store_env, tm
     assert published_sha(store_env, prefix) == new
     reader.sync.pull_published()
     assert sha256_file(reader.warehouse) == new
-    for name, data in objects(store_env, prefix).items():
+    for name, (data, metadata) in stored(prefix).items():
         assert_no_secret(name, data)
+        assert_no_secret(name, repr(metadata).encode())
