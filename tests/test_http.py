@@ -210,6 +210,6 @@ def test_github_reset_beyond_the_allowed_wait_stops_with_a_clear_error():
 
 def test_other_403_is_not_retried():
     script = Script(httpx.Response(403, json={"message": "Resource not accessible"}))
-    with pytest.raises(SourceError, match="HTTP 403 .*Resource not accessible"):
+    with pytest.raises(SourceError, match=r"HTTP 403 .*Resource not accessible"):
         client(script, [], pace=False).get(GITHUB_SPEC)
     assert len(script.requests) == 1

@@ -11,8 +11,8 @@ from pipeline.reference import (
     CAPEX_CSV,
     capex_as_of,
     check_capex,
-    read_capex_guidance,
     prepare_reference,
+    read_capex_guidance,
 )
 from pipeline.schemas import SCHEMAS
 
