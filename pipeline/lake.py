@@ -19,11 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipeline.errors import UsageError
 from pipeline.failpoints import failpoint
+
+if TYPE_CHECKING:
+    from pipeline.store import S3Credentials
 
 
 def fsync_dir(path: Path) -> None:
@@ -205,7 +209,13 @@ class Lake:
         return None
 
     @classmethod
-    def at(cls, data_dir: str | Path, *, work_dir: Path | None = None, credentials=None) -> Lake:
+    def at(
+        cls,
+        data_dir: str | Path,
+        *,
+        work_dir: Path | None = None,
+        credentials: S3Credentials | None = None,
+    ) -> Lake:
         """The lake of a local path, or of `s3://bucket/prefix` (in a local working copy:
         `work_dir`, else TOKENRISK_CACHE_DIR, else a folder of ~/.cache/tokenrisk)."""
         text = str(data_dir)
@@ -297,17 +307,23 @@ class Lake:
     def staged_glob(self, dataset: str) -> str:
         return str(self.staged_dir(dataset) / "date=*" / "part-0.parquet")
 
+    def staged_ledger_dir(self, dataset: str) -> Path:
+        return self.root / "quality" / "staged" / dataset
+
     def staged_ledger(self, dataset: str, day: date) -> Path:
         """Gate record of one staged partition: its checksum and the gate verdict."""
-        return self.root / "quality" / "staged" / dataset / f"date={day}.json"
+        return self.staged_ledger_dir(dataset) / f"date={day}.json"
 
     # quarantine, quality, runs -------------------------------------------------
     def quarantine_file(self, stage: str, dataset: str, day: date | None, run_id: str) -> Path:
         part = f"date={day}" if day else "date=all"
         return self.root / "quarantine" / stage / dataset / part / f"{run_id}.parquet"
 
+    def quality_dir(self, run_id: str) -> Path:
+        return self.root / "quality" / run_id
+
     def quality_file(self, run_id: str, stage: str) -> Path:
-        return self.root / "quality" / run_id / f"{stage}.json"
+        return self.quality_dir(run_id) / f"{stage}.json"
 
     def run_manifest(self, run_id: str) -> Path:
         return self.root / "runs" / f"{run_id}.json"
@@ -322,15 +338,19 @@ class Lake:
         path = self.published_record
         return json.loads(path.read_text()) if path.exists() else {}
 
+    @property
+    def builds_dir(self) -> Path:
+        return self.root / "warehouse" / "builds"
+
     def build_file(self, run_id: str) -> Path:
-        return self.root / "warehouse" / "builds" / f"{run_id}.duckdb"
+        return self.builds_dir / f"{run_id}.duckdb"
 
     def build_ledger(self, run_id: str) -> Path:
         return self.build_file(run_id).with_suffix(".json")
 
     def builds(self) -> list[Path]:
         """Build attempts, oldest first, as their ledger files (`<run_id>.json`)."""
-        return sorted((self.root / "warehouse" / "builds").glob("*.json"))
+        return sorted(self.builds_dir.glob("*.json"))
 
     @property
     def published_record(self) -> Path:

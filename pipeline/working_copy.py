@@ -142,7 +142,7 @@ class WorkingCopy(Sync):
         def in_scope(day: date) -> bool:
             return (wanted is None or day in wanted) and (since is None or day >= since)
 
-        folders = [self.lake.staged_ledger(ds, date(2000, 1, 1)).parent for ds in datasets]
+        folders = [self.lake.staged_ledger_dir(ds) for ds in datasets]
         committed: dict[tuple[str, date], str] = {}
         for listing in parallel(lambda f: self.store.list(self._key(f)), folders):
             for key in listing:
@@ -208,12 +208,12 @@ class WorkingCopy(Sync):
             run_id = record.get("run_id")
             if run_id:  # provenance: the run's manifest and gate results
                 self.pull_file(self.lake.run_manifest(run_id))
-                self.pull_tree(self.lake.quality_file(run_id, "x").parent)
+                self.pull_tree(self.lake.quality_dir(run_id))
             return
         raise StoreError(f"object store: {self.url}/{PUBLISHED} keeps changing; try again")
 
     def pull_build(self, run_id: str | None = None) -> None:
-        folder = self.lake.build_file("x").parent
+        folder = self.lake.builds_dir
         remote = {Path(k).name for k in self.store.list(self._key(folder)) if k.endswith(".json")}
         if run_id is None:
             for ledger in self.lake.builds():
@@ -358,7 +358,7 @@ class WorkingCopy(Sync):
         return keys
 
     def prune_builds(self, keep: int) -> None:
-        folder = self._key(self.lake.build_file("x").parent)
+        folder = self._key(self.lake.builds_dir)
         ledgers = sorted(k for k in self.store.list(folder) if k.endswith(".json"))
         for key in ledgers[:-keep] if keep else ledgers:
             self.store.delete(key)  # the ledger first: the build is no longer committed

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from pipeline.config import Settings, Universe, load_sources, load_universe
-from pipeline.errors import UsageError
+from pipeline.errors import TokenriskError, UsageError
 from pipeline.http import HttpClient
 from pipeline.lake import Lake, write_json_atomic
 from pipeline.sources.base import FetchContext
@@ -159,4 +159,9 @@ class RunContext:
             **extra,
         }
         write_json_atomic(self.lake.run_manifest(self.run_id), manifest)
-        self.lake.sync.push()
+        try:
+            self.lake.sync.push()
+        except TokenriskError as exc:  # a failed run's own error is the one to report
+            if status == "ok":
+                raise
+            log.warning("could not push the manifest of the %s run: %s", status, exc.message)

@@ -77,7 +77,7 @@ class Provenance:
 
 def summarize_gates(lake: Lake, run_id: str) -> list[StageGates]:
     """Summaries of the gate result files a run wrote, in pipeline order."""
-    folder = lake.quality_file(run_id, "x").parent
+    folder = lake.quality_dir(run_id)
     order = {"raw": 0, "staged": 1, "marts": 2}
     files = sorted(folder.glob("*.json"), key=lambda p: (order.get(p.stem, 9), p.stem))
     out = []
