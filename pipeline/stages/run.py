@@ -42,9 +42,15 @@ def run_pipeline(ctx: RunContext, days: list[date]) -> dict[str, int]:
 def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[GateResult]:
     """Run one stage's gates on what is on disk now; raise nothing, return the results."""
     try:
-        return _check(ctx, stage_name, days)
-    finally:
-        ctx.lake.sync.push()  # the gate results
+        results = _check(ctx, stage_name, days)
+    except Exception:
+        try:  # the gate results and quarantined rows of a failed check
+            ctx.lake.sync.push()
+        except TokenriskError as push_error:  # the check's own error is the one to report
+            log.warning("push after the failed check: %s", push_error.message)
+        raise
+    ctx.lake.sync.push()  # the gate results
+    return results
 
 
 def _check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[GateResult]:
