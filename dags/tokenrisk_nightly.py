@@ -107,9 +107,8 @@ def _run_info(context: Any, day: date) -> dict:
 
 
 def _lake(context: Any):
-    from pipeline.lake import Lake
-
-    return Lake.at(context["params"]["data_dir"])
+    """The run's data dir; an s3:// one in a working copy of this task's own."""
+    return orch.open_lake(context["params"]["data_dir"])
 
 
 def _task_label(context: Any) -> str:
@@ -146,17 +145,18 @@ def _pipeline(*, own_attempt: bool = False, rate_share: float = 1.0) -> Iterator
     run_id, day = _run_id_and_day(context)
     try_number = context["ti"].try_number
     work_id = f"{run_id}_t{try_number:03d}" if own_attempt and try_number > 1 else run_id
-    with _expected_failures():
+    with _expected_failures(), _lake(context) as lake:
         ctx = RunContext(
-            lake=_lake(context),
+            lake=lake,
             settings=Settings(),
             source_mode=context["params"]["source"],
             run_id=work_id,
             rate_share=rate_share,
         )
         yield ctx
-    entry = {"status": "ok", "try_number": try_number, "work_id": work_id, **ctx.stats}
-    orch.record_task(ctx.lake, run_id, _run_info(context, day), _task_label(context), entry)
+        lake.sync.push()  # anything written after the last stage
+        entry = {"status": "ok", "try_number": try_number, "work_id": work_id, **ctx.stats}
+        orch.record_task(lake, run_id, _run_info(context, day), _task_label(context), entry)
 
 
 def _day() -> date:
@@ -177,7 +177,8 @@ def _record_failure(context: Any, final: bool) -> None:
         "logical_date": logical.isoformat() if logical else None,
         "day": str(day),
     }
-    orch.record_failure(_lake(context), run_id, _run_info(context, day), failure, final)
+    with _lake(context) as lake:
+        orch.record_failure(lake, run_id, _run_info(context, day), failure, final)
     log.error("recorded in runs/%s.json: %s failed: %s", run_id, failure["task"], failure["error"])
 
 
@@ -281,20 +282,20 @@ def tokenrisk_nightly():
         """Swap in the gated build, export the day's marts, emit the mart assets."""
         context = get_current_context()
         day = _day()
+        run_id, _ = _run_id_and_day(context)
         with _pipeline() as ctx:
             published = orch.publish_day(ctx, built, day)
+            orch.record_published(ctx.lake, run_id, _run_info(context, day))
         extra = {
             "day": str(day),
             "days": published["days"],  # the day before is restated (pipeline.orchestration)
-            "data_dir": str(ctx.lake.root),
+            "data_dir": ctx.lake.name,
             "build": published["build"],
         }
         for table, asset in MART_ASSETS.items():
             rows = published["tables"].get(f"marts.{table}")
             context["outlet_events"][asset].extra = {**extra, "rows": rows}
         context["outlet_events"][EXPORT_ASSET].extra = {**extra, "files": published["mart_files"]}
-        run_id, _ = _run_id_and_day(context)
-        orch.record_published(ctx.lake, run_id, _run_info(context, day))
         return published
 
     with TaskGroup("extract") as extracted:

@@ -72,7 +72,12 @@ SourceOpt = Annotated[
 ]
 DataDirOpt = Annotated[
     str | None,
-    typer.Option("--data-dir", help="Data directory (default ./data). Env: TOKENRISK_DATA_DIR."),
+    typer.Option(
+        "--data-dir",
+        help="Data directory (default ./data), or s3://bucket/prefix on an S3-compatible store "
+        "(endpoint and keys from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). "
+        "Env: TOKENRISK_DATA_DIR.",
+    ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")]
 
@@ -152,6 +157,12 @@ def make_context(source: str | None, data_dir: str | None, verbose: bool) -> Run
     )
 
 
+def describe_lake(lake: Lake) -> str:
+    if lake.url is None:
+        return str(lake.root)
+    return f"{lake.url} (working copy {lake.root})"
+
+
 def print_stage_summary(ctx: RunContext) -> None:
     table = Table(title=f"run {ctx.run_id}", title_justify="left")
     for col in ("stage", "status", "seconds", "details"):
@@ -209,7 +220,7 @@ def print_sector_table(ctx: RunContext) -> None:
         table.add_row(*[_fmt(row[c], kind) for _, c, kind in columns])
     out.print(table)
     print_risk_table(ctx)
-    out.print(f"published: {ctx.lake.warehouse}")
+    out.print(f"published: {ctx.lake.location(ctx.lake.warehouse)}", markup=False)
 
 
 def print_risk_table(ctx: RunContext) -> None:
@@ -265,7 +276,7 @@ def run(
     days = resolve_days(start, end, date_, ctx.source_mode)
     err.print(
         f"tokenrisk run {ctx.run_id}: {days[0]}..{days[-1]} ({len(days)} days), "
-        f"source={ctx.source_mode}, data dir {ctx.lake.root}",
+        f"source={ctx.source_mode}, data dir {describe_lake(ctx.lake)}",
         markup=False,
     )
     try:
@@ -291,7 +302,7 @@ def extract(
     days = resolve_days(start, end, date_, ctx.source_mode)
     n = do_extract(ctx, days)
     print_stage_summary(ctx)
-    out.print(f"landed {n} responses under {ctx.lake.root / 'raw'}")
+    out.print(f"landed {n} responses under {ctx.lake.location(ctx.lake.root / 'raw')}")
 
 
 @app.command()
@@ -333,7 +344,9 @@ def build(
     since = resolve_days(start, end, date_, ctx.source_mode)[0] if (start or date_) else None
     path = do_build(ctx, since=since)
     print_stage_summary(ctx)
-    out.print(f"built {path} (gate passed); run `tokenrisk publish` to publish it")
+    out.print(
+        f"built {ctx.lake.location(path)} (gate passed); run `tokenrisk publish` to publish it"
+    )
 
 
 @app.command()
@@ -549,6 +562,7 @@ def report(
     if target.is_dir():
         raise UsageError(f"--out {target} is a directory; give a file name")
     write_report(ctx.lake, day, target)
+    ctx.lake.sync.push()  # the default target is the data dir's reports/ folder
     out.print(str(target), markup=False, highlight=False, soft_wrap=True)
 
 
@@ -648,7 +662,10 @@ def bench(
     mem_days = _int_list(memory_days, "--memory-days")
     if len(day_range(first, last)) < 7 and mem_days:
         raise UsageError("bench: --memory-days needs at least 7 days in --start..--end")
-    root = Path(data_dir or Settings().data_dir)
+    root_text = str(data_dir or Settings().data_dir)
+    if "://" in root_text:
+        raise UsageError("bench measures local files: give a local --data-dir")
+    root = Path(root_text)
     err.print(
         f"bench: {assets} synthetic assets, {first}..{last}, hourly (scratch data in a temp dir)"
     )

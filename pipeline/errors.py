@@ -33,3 +33,7 @@ class GateFailed(TokenriskError):
     def __init__(self, message: str, results: list | None = None) -> None:
         super().__init__(message)
         self.results = results or []
+
+
+class StoreError(TokenriskError):
+    """The object store holding the data dir failed or refused a request (exit 1)."""

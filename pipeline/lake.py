@@ -14,16 +14,20 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipeline.errors import UsageError
 from pipeline.failpoints import failpoint
+
+if TYPE_CHECKING:
+    from pipeline.store import S3Credentials
 
 
 def fsync_dir(path: Path) -> None:
@@ -144,11 +148,57 @@ MANAGED_DIRS = (
 )
 
 
+class Sync:
+    """What a data dir does around the stages. A local one needs nothing: every method is a
+    no-op here; `pipeline.store.WorkingCopy` (an `s3://` data dir) pulls committed objects
+    before a stage reads and pushes what it wrote when it ends."""
+
+    url: str | None = None
+
+    def pull_raw(self, pairs: Iterable[tuple[str, str]], days: Iterable[date]) -> None:
+        """The raw responses of these (source, dataset) pairs and days."""
+
+    def pull_staged(
+        self, datasets: Iterable[str], days: Iterable[date] | None = None, since: date | None = None
+    ) -> None:
+        """The committed staged partitions (and gate records) of these days, or of all days
+        from `since` on, or of all days."""
+
+    def pull_published(self) -> None:
+        """The publish record and the warehouse it names (and the run's manifest and gates)."""
+
+    def pull_build(self, run_id: str | None = None) -> None:
+        """One build (its ledger, and its file when it passed); by default the newest."""
+
+    def pull_file(self, path: Path) -> None:
+        """One file, when the store has it (before a read-modify-write)."""
+
+    def pull_tree(self, path: Path) -> None:
+        """Every file under a folder."""
+
+    def push(self) -> None:
+        """Everything written since the last pull or push, committed in order."""
+
+    def prune_builds(self, keep: int) -> None:
+        """Forget all but the newest `keep` builds in the store."""
+
+    def close(self) -> None:
+        """Release the working copy."""
+
+
+LOCAL = Sync()
+
+
 @dataclass(frozen=True)
 class Lake:
-    """Paths of one data dir (see docs/design.md section 3)."""
+    """Paths of one data dir (see docs/design.md section 3).
+
+    For an object-store data dir (`s3://bucket/prefix`), `root` is a local working copy and
+    `sync` pulls what a stage reads from the store and pushes what it wrote (pipeline/store.py).
+    """
 
     root: Path
+    sync: Sync = field(default=LOCAL, compare=False, repr=False)
 
     def managed_folder(self, path: Path) -> str | None:
         """The managed folder (e.g. `marts`) that `path` is in or is, else None."""
@@ -159,14 +209,40 @@ class Lake:
         return None
 
     @classmethod
-    def at(cls, data_dir: str | Path) -> Lake:
+    def at(
+        cls,
+        data_dir: str | Path,
+        *,
+        work_dir: Path | None = None,
+        credentials: S3Credentials | None = None,
+    ) -> Lake:
+        """The lake of a local path, or of `s3://bucket/prefix` (in a local working copy:
+        `work_dir`, else TOKENRISK_CACHE_DIR, else a folder of ~/.cache/tokenrisk)."""
         text = str(data_dir)
         if "://" in text:
-            raise UsageError(f"data dir {text!r}: only local paths are supported so far")
+            from pipeline.store import open_remote
+
+            return open_remote(cls, text, work_dir=work_dir, credentials=credentials)
         root = Path(text).expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise UsageError(f"data dir {text!r} exists and is not a directory")
         return cls(root)
+
+    @property
+    def url(self) -> str | None:
+        """The object store URL of a remote data dir, None for a local one."""
+        return self.sync.url
+
+    @property
+    def name(self) -> str:
+        """The data dir as the user gave it: its URL, or its local path."""
+        return self.url or str(self.root)
+
+    def location(self, path: Path) -> str:
+        """Where a file of the lake lives for the user: its object URL or its local path."""
+        if self.url is None:
+            return str(path)
+        return f"{self.url}/{Path(path).relative_to(self.root).as_posix()}"
 
     # raw landing ---------------------------------------------------------------
     def raw_dir(self, source: str, dataset: str, day: date) -> Path:
@@ -231,17 +307,23 @@ class Lake:
     def staged_glob(self, dataset: str) -> str:
         return str(self.staged_dir(dataset) / "date=*" / "part-0.parquet")
 
+    def staged_ledger_dir(self, dataset: str) -> Path:
+        return self.root / "quality" / "staged" / dataset
+
     def staged_ledger(self, dataset: str, day: date) -> Path:
         """Gate record of one staged partition: its checksum and the gate verdict."""
-        return self.root / "quality" / "staged" / dataset / f"date={day}.json"
+        return self.staged_ledger_dir(dataset) / f"date={day}.json"
 
     # quarantine, quality, runs -------------------------------------------------
     def quarantine_file(self, stage: str, dataset: str, day: date | None, run_id: str) -> Path:
         part = f"date={day}" if day else "date=all"
         return self.root / "quarantine" / stage / dataset / part / f"{run_id}.parquet"
 
+    def quality_dir(self, run_id: str) -> Path:
+        return self.root / "quality" / run_id
+
     def quality_file(self, run_id: str, stage: str) -> Path:
-        return self.root / "quality" / run_id / f"{stage}.json"
+        return self.quality_dir(run_id) / f"{stage}.json"
 
     def run_manifest(self, run_id: str) -> Path:
         return self.root / "runs" / f"{run_id}.json"
@@ -256,15 +338,19 @@ class Lake:
         path = self.published_record
         return json.loads(path.read_text()) if path.exists() else {}
 
+    @property
+    def builds_dir(self) -> Path:
+        return self.root / "warehouse" / "builds"
+
     def build_file(self, run_id: str) -> Path:
-        return self.root / "warehouse" / "builds" / f"{run_id}.duckdb"
+        return self.builds_dir / f"{run_id}.duckdb"
 
     def build_ledger(self, run_id: str) -> Path:
         return self.build_file(run_id).with_suffix(".json")
 
     def builds(self) -> list[Path]:
         """Build attempts, oldest first, as their ledger files (`<run_id>.json`)."""
-        return sorted((self.root / "warehouse" / "builds").glob("*.json"))
+        return sorted(self.builds_dir.glob("*.json"))
 
     @property
     def published_record(self) -> Path:
@@ -272,11 +358,40 @@ class Lake:
         verdict, the file's sha256 (see publish)."""
         return self.root / "warehouse" / "published.json"
 
+    def run_events_dir(self, run_id: str) -> Path:
+        """Object stores: one object per manifest update of an Airflow run (no file locks)."""
+        return self.root / "runs" / f"{run_id}.events"
+
     def report_file(self, day: date) -> Path:
         return self.root / "reports" / f"report-{day}.html"
 
     def mart_file(self, table: str, day: date) -> Path:
         return self.root / "marts" / table / f"date={day}" / "part-0.parquet"
 
+    @property
+    def demo_truth_dir(self) -> Path:
+        return self.root / "demo_truth"
+
     def demo_truth_file(self, dataset: str, day: date) -> Path:
-        return self.root / "demo_truth" / dataset / f"date={day}" / "part-0.parquet"
+        return self.demo_truth_dir / dataset / f"date={day}" / "part-0.parquet"
+
+    # object-store names ---------------------------------------------------------
+    # On an object store (pipeline/store.py) a write that spans several objects is committed by
+    # the object written last; the data objects it points to have unique names. These are
+    # keys relative to the store's prefix; the working copy keeps the local layout above.
+    @staticmethod
+    def staged_object(dataset: str, day: date, sha256: str) -> str:
+        """A staged partition's Parquet, named by its content (its gate record commits it)."""
+        return f"staged/{dataset}/date={day}/part-{sha256[:16]}.parquet"
+
+    @staticmethod
+    def published_object(sha256: str) -> str:
+        """One published warehouse, named by its content (`published.json` commits it)."""
+        return f"warehouse/versions/{sha256[:16]}.duckdb"
+
+    def ledger_partition(self, path: Path) -> tuple[str, date] | None:
+        """(dataset, day) of a staged gate record path, else None."""
+        rel = Path(path).relative_to(self.root).parts
+        if len(rel) != 4 or rel[:2] != ("quality", "staged") or not rel[3].startswith("date="):
+            return None
+        return rel[2], date.fromisoformat(rel[3].removeprefix("date=").removesuffix(".json"))

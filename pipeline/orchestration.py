@@ -15,16 +15,25 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+# the run manifest of an Airflow run (the DAGs call these as orch.record_*)
+from pipeline.run_manifest import (  # noqa: F401
+    record_failure,
+    record_published,
+    record_task,
+    update_manifest,
+)
 
 if TYPE_CHECKING:
     from pipeline.lake import Lake
     from pipeline.quality.gate import GateResult
     from pipeline.stages.context import RunContext
+    from pipeline.store import S3Credentials
 
 log = logging.getLogger("tokenrisk.orchestration")
 
@@ -113,6 +122,57 @@ def rate_share(source: str) -> float:
 def write_pools_file(path: Path) -> Path:
     path.write_text(json.dumps(pools(), indent=2, sort_keys=True) + "\n")
     return path
+
+
+# -- run time: the data dir ------------------------------------------------------------------
+# Airflow connection holding the keys of an s3:// data dir (type aws: login = access key id,
+# password = secret key, extra {"endpoint_url": ..., "region_name": ...}); unset: the AWS_*
+# environment variables of the worker
+AWS_CONN_ENV = "TOKENRISK_AWS_CONN_ID"
+
+
+def store_credentials() -> S3Credentials | None:
+    """The object store's credentials from the Airflow connection named by
+    TOKENRISK_AWS_CONN_ID, when that is set and Airflow is importable; else None (env)."""
+    conn_id = os.environ.get(AWS_CONN_ENV)
+    if not conn_id:
+        return None
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # not on Airflow: the environment variables
+        return None
+    from pipeline.store import S3Credentials
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson or {}
+    env = S3Credentials.from_env()
+    return S3Credentials(
+        endpoint_url=extra.get("endpoint_url") or env.endpoint_url,
+        region=extra.get("region_name") or env.region,
+        access_key=conn.login or None,
+        secret_key=conn.password or None,
+        session_token=extra.get("aws_session_token") or None,
+    )
+
+
+@contextmanager
+def open_lake(data_dir: str | Path) -> Iterator[Lake]:
+    """The lake of a task. An s3:// data dir gets a working copy of its own in a temporary
+    folder, removed afterwards: tasks on one worker run side by side, each pulls what it
+    reads and pushes what it wrote."""
+    import tempfile
+
+    from pipeline.lake import Lake
+
+    if "://" not in str(data_dir):
+        yield Lake.at(data_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="tokenrisk-task-") as work:
+        lake = Lake.at(data_dir, work_dir=Path(work), credentials=store_credentials())
+        try:
+            yield lake
+        finally:
+            lake.sync.close()
 
 
 # -- run time: tasks ---------------------------------------------------------------------
@@ -209,6 +269,9 @@ def gate_build(ctx: RunContext, build_file: Path) -> dict:
     """The marts gate re-run on the build that publish will swap in (read-only)."""
     from pipeline.stages.build import gate_marts
 
+    if ctx.lake.url is not None:  # built on another worker: its build, by run id
+        build_file = ctx.lake.build_file(build_file.stem)
+        ctx.lake.sync.pull_build(build_file.stem)
     results = gate_marts(ctx, build_file)
     _require_passed(results)
     return {r.dataset: r.n_rows for r in results}
@@ -229,6 +292,7 @@ def build_on_published(ctx: RunContext, day: date) -> dict:
     """Build incrementally from the day before `day`; remember the published build it used."""
     from pipeline.stages.build import build
 
+    ctx.lake.sync.pull_published()
     base = ctx.lake.published_info().get("build")
     build_file = build(ctx, since=restated_days(day)[0])
     stat = ctx.stats["stages"]["build"]
@@ -248,6 +312,7 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
     from pipeline.stages.publish import publish
 
     build_file = Path(build["build_file"])
+    ctx.lake.sync.pull_published()
     published = ctx.lake.published_info().get("build")
     if published != build["base"]:
         log.warning(
@@ -262,7 +327,7 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
     stat = ctx.stats["stages"]["publish"]
     log.info(
         "published %s from build %s: %s; %d mart file(s) for %s..%s",
-        ctx.lake.warehouse,
+        ctx.lake.location(ctx.lake.warehouse),
         build_file.stem,
         counts,
         stat["mart_files"],
@@ -280,12 +345,13 @@ def publish_day(ctx: RunContext, build: dict, day: date) -> dict:
 def sector_report(data_dir: str | Path, days: list[str]) -> list[dict]:
     """The published sector rows of `days` (of the latest day when none is given)."""
     from pipeline.config import Settings
-    from pipeline.lake import Lake
     from pipeline.stages.context import RunContext
     from pipeline.stages.run import sector_summary
 
-    ctx = RunContext(lake=Lake.at(data_dir), settings=Settings())
-    frame = sector_summary(ctx, last_days=366 * len(ctx.universe.sectors))
+    with open_lake(data_dir) as lake:
+        lake.sync.pull_published()
+        ctx = RunContext(lake=lake, settings=Settings())
+        frame = sector_summary(ctx, last_days=366 * len(ctx.universe.sectors))
     rows = [{k: str(v) if k == "date" else v for k, v in r.items()} for r in frame.to_dicts()]
     if not rows:
         return []
@@ -305,83 +371,6 @@ def describe_sector_row(row: dict) -> str:
         f"equities 1d {pct(row.get('equity_basket_return_1d'))}, "
         f"best {row.get('best_asset')}, worst {row.get('worst_asset')}"
     )
-
-
-# -- the run manifest ------------------------------------------------------------------------
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock beside `path`: the tasks of a run update its manifest in parallel."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / ".manifest.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def update_manifest(lake: Lake, run_id: str, change: Callable[[dict], None]) -> dict:
-    """Read, change and atomically rewrite runs/<run_id>.json (one writer at a time)."""
-    from pipeline.lake import write_json_atomic
-
-    path = lake.run_manifest(run_id)
-    with _locked(path):
-        manifest = json.loads(path.read_text()) if path.exists() else {}
-        change(manifest)
-        write_json_atomic(path, manifest)
-    return manifest
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def record_task(lake: Lake, run_id: str, run: dict, task: str, entry: dict) -> dict:
-    """A task of an Airflow run finished: its figures go under `tasks` in the manifest."""
-
-    def change(manifest: dict) -> None:
-        _start(manifest, run_id, run)
-        manifest.setdefault("tasks", {})[task] = {**entry, "finished_at": _now()}
-
-    return update_manifest(lake, run_id, change)
-
-
-def record_failure(lake: Lake, run_id: str, run: dict, failure: dict, final: bool) -> dict:
-    """A task failed (`final`) or will be retried: the failure is appended to `failures`."""
-
-    def change(manifest: dict) -> None:
-        _start(manifest, run_id, run)
-        manifest.setdefault("failures", []).append(
-            {**failure, "will_retry": not final, "at": _now()}
-        )
-        if final:
-            manifest["status"] = "failed"
-            manifest["error"] = f"{failure['task']}: {failure['error']}"
-            manifest["finished_at"] = _now()
-
-    return update_manifest(lake, run_id, change)
-
-
-def record_published(lake: Lake, run_id: str, run: dict) -> dict:
-    """The run published its marts: it is done."""
-
-    def change(manifest: dict) -> None:
-        _start(manifest, run_id, run)
-        manifest["status"] = "ok"
-        manifest.pop("error", None)
-        manifest["finished_at"] = _now()
-
-    return update_manifest(lake, run_id, change)
-
-
-def _start(manifest: dict, run_id: str, run: dict) -> None:
-    manifest.setdefault("run_id", run_id)
-    manifest.setdefault("status", "running")
-    manifest.setdefault("orchestrator", "airflow")
-    for key, value in run.items():
-        manifest.setdefault(key, value)
 
 
 def one_line(exc: BaseException | None) -> str:

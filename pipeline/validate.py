@@ -57,8 +57,10 @@ def read_truth(lake: Lake, days: list[date]) -> pl.DataFrame:
 
 def validate(lake: Lake, crash_day: date = CRASH_DAY) -> dict:
     """Compute the validation figures from the published warehouse and demo_truth/."""
+    lake.sync.pull_published()
+    lake.sync.pull_tree(lake.demo_truth_dir)
     if not lake.warehouse.exists():
-        raise TokenriskError(f"validate: nothing published at {lake.warehouse}")
+        raise TokenriskError(f"validate: nothing published at {lake.location(lake.warehouse)}")
     con = duckdb.connect(str(lake.warehouse), read_only=True)
     try:
         risk = query_frame(

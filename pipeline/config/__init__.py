@@ -173,7 +173,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TOKENRISK_")
 
-    data_dir: Path = Path("data")
+    # a local path or s3://bucket/prefix (endpoint and keys: the AWS_* environment variables)
+    data_dir: str = "data"
+    # the local working copy of an s3:// data dir (default ~/.cache/tokenrisk/<hash of the URL>)
+    cache_dir: Path | None = None
     source: str = "demo"
     http_timeout_seconds: float = 30.0
     http_max_attempts: int = 5

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import GateFailed
-from pipeline.lake import write_json_atomic
+from pipeline.lake import sha256_file, write_json_atomic
 from pipeline.quality.frames import PARTITION
 from pipeline.quality.gate import GateResult, run_checks
 from pipeline.quality.suites import mart_suite
@@ -172,8 +172,12 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
     ledger = ctx.lake.build_ledger(ctx.run_id)
     with ctx.stage_timer("build") as stat:
         try:
+            ctx.lake.sync.pull_published()
             since, base = incremental_base(ctx, since)
-            verify_staged_inputs(ctx, window_start(since))
+            # an incremental build reads the window it recomputes; a full one everything
+            first = window_start(since)
+            ctx.lake.sync.pull_staged(sorted(SCHEMAS), since=first)
+            verify_staged_inputs(ctx, first)
             target = ctx.lake.build_file(ctx.run_id)
             counts = build_warehouse(
                 ctx.lake, ctx.universe, target, all_datasets(), since=since, base=base
@@ -197,6 +201,7 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
                 "tables": counts,
                 "models": models_fingerprint(),
                 "mode": stat_mode(since),
+                "sha256": sha256_file(target),
             },
         )
         stat["checks"] = sum(len(r.checks) for r in results)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from pipeline.config import Settings, Universe, load_sources, load_universe
-from pipeline.errors import UsageError
+from pipeline.errors import TokenriskError, UsageError
 from pipeline.http import HttpClient
 from pipeline.lake import Lake, write_json_atomic
 from pipeline.sources.base import FetchContext
@@ -126,7 +126,9 @@ class RunContext:
 
     @contextmanager
     def stage_timer(self, name: str) -> Iterator[dict]:
-        # a stage run more than once (chunks of a long range) adds up its time
+        """Time a stage; when it ends (also when it fails), push what it wrote to the store of
+        an object-store data dir (a no-op for a local one). A stage run more than once (the
+        chunks of a long range) adds up its time."""
         entry: dict = self.stats.setdefault("stages", {}).setdefault(name, {})
         entry["status"] = "running"
         before = entry.get("seconds", 0.0)
@@ -137,9 +139,17 @@ class RunContext:
         except Exception as exc:
             entry["status"] = "failed"
             entry["error"] = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
             entry["seconds"] = round(before + time.perf_counter() - t0, 3)
+            try:  # gate results, quarantined rows and a failed build's ledger are news too
+                self.lake.sync.push()
+            except Exception as push_error:  # the stage's own error is the one to report
+                log.warning("push after the failed %s: %s", name, push_error)
+            raise
+        entry["seconds"] = round(before + time.perf_counter() - t0, 3)
+        t1 = time.perf_counter()
+        self.lake.sync.push()
+        if self.lake.url is not None:
+            entry["push_seconds"] = round(time.perf_counter() - t1, 3)
 
     def write_manifest(self, status: str, **extra: object) -> None:
         manifest = {
@@ -151,3 +161,9 @@ class RunContext:
             **extra,
         }
         write_json_atomic(self.lake.run_manifest(self.run_id), manifest)
+        try:
+            self.lake.sync.push()
+        except TokenriskError as exc:  # a failed run's own error is the one to report
+            if status == "ok":
+                raise
+            log.warning("could not push the manifest of the %s run: %s", status, exc.message)

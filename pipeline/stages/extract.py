@@ -77,6 +77,6 @@ def extract(
         finally:
             ctx.progress.stop()
         stat.update(responses=landed, http_attempts=client.attempts, days=len(days))
-    ctx.record_demo_truth(days)
+        ctx.record_demo_truth(days)  # inside the stage: pushed with the responses
     log.info("extract: landed %d responses for %d day(s)", landed, len(days))
     return landed

@@ -95,6 +95,7 @@ def prune_builds(ctx: RunContext, keep: int = KEEP_BUILDS) -> None:
     for old in ctx.lake.builds()[:-keep]:
         old.with_suffix(".duckdb").unlink(missing_ok=True)
         old.unlink(missing_ok=True)
+    ctx.lake.sync.prune_builds(keep)
 
 
 def publish(
@@ -102,6 +103,10 @@ def publish(
 ) -> dict[str, int]:
     """Publish `build_file` (default: the newest build, which must have passed its gate)."""
     with ctx.stage_timer("publish") as stat:
+        if build_file is not None and ctx.lake.url is not None:
+            # builds are named by their run id; the path may be another host's working copy
+            build_file = ctx.lake.build_file(build_file.stem)
+        ctx.lake.sync.pull_build(build_file.stem if build_file else None)
         build_file = build_file or latest_build(ctx)
         if build_verdict(build_file) != "passed":
             raise GateFailed(

@@ -51,10 +51,24 @@ def run_pipeline(ctx: RunContext, days: list[date]) -> dict[str, int]:
 
 def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[GateResult]:
     """Run one stage's gates on what is on disk now; raise nothing, return the results."""
+    try:
+        results = _check(ctx, stage_name, days)
+    except Exception:
+        try:  # the gate results and quarantined rows of a failed check
+            ctx.lake.sync.push()
+        except TokenriskError as push_error:  # the check's own error is the one to report
+            log.warning("push after the failed check: %s", push_error.message)
+        raise
+    ctx.lake.sync.push()  # the gate results
+    return results
+
+
+def _check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[GateResult]:
     results: list[GateResult] = []
     if stage_name == "raw":
         if not days:
             raise TokenriskError("check --stage raw needs --date or --start/--end")
+        ctx.lake.sync.pull_raw(sorted({(e.source, e.dataset) for e in REGISTRY}), days)
         for entry in REGISTRY:
             for day in days:
                 try:
@@ -63,6 +77,7 @@ def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[Gat
                     raise TokenriskError(f"check raw: {exc.message}") from None
         return results
     if stage_name == "staged":
+        ctx.lake.sync.pull_staged(sorted(SCHEMAS), days)
         for dataset in sorted(SCHEMAS):  # reference tables too
             available = set(ctx.lake.staged_days(dataset))
             wanted = sorted(available & set(days)) if days else sorted(available)
@@ -75,6 +90,7 @@ def check(ctx: RunContext, stage_name: str, days: list[date] | None) -> list[Gat
         save_gate_results(ctx, "staged", results)
         return results
     if stage_name == "marts":
+        ctx.lake.sync.pull_published()
         target = ctx.lake.warehouse
         if not target.exists():
             raise TokenriskError(f"check marts: nothing published yet at {target}")

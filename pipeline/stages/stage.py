@@ -165,6 +165,7 @@ def quarantine(ctx: RunContext, result: GateResult) -> list[str]:
 
 def save_gate_results(ctx: RunContext, stage: str, results: list[GateResult]) -> None:
     path = ctx.lake.quality_file(ctx.run_id, stage)
+    ctx.lake.sync.pull_file(path)  # another task of the same run may have written it
     existing = json.loads(path.read_text()) if path.exists() else []
     write_json_atomic(path, existing + [r.to_json() for r in results])
 
@@ -230,6 +231,8 @@ def stage(ctx: RunContext, days: list[date], datasets: list[str] | None = None) 
     staged: dict[str, list[pl.DataFrame]] = {}
     results: list[GateResult] = []
     with ctx.stage_timer("stage") as stat:
+        pairs = {(e.source, e.dataset) for entries in by_dataset.values() for e in entries}
+        ctx.lake.sync.pull_raw(sorted(pairs), days)
         ctx.progress.start("stage", len(by_dataset) * len(days))
         try:
             for dataset, entries in by_dataset.items():

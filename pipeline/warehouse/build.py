@@ -88,7 +88,7 @@ def staged_files(lake: Lake, datasets: list[str], since: date | None) -> dict[st
         files[dataset] = [str(lake.staged_file(dataset, d)) for d in days]
     missing = [d for d in datasets if not files[d]]
     if missing:
-        raise TokenriskError(f"build: no staged data for {missing} in {lake.root}; run stage first")
+        raise TokenriskError(f"build: no staged data for {missing} in {lake.name}; run stage first")
     return files
 
 

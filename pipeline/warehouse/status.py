@@ -77,7 +77,7 @@ class Provenance:
 
 def summarize_gates(lake: Lake, run_id: str) -> list[StageGates]:
     """Summaries of the gate result files a run wrote, in pipeline order."""
-    folder = lake.quality_file(run_id, "x").parent
+    folder = lake.quality_dir(run_id)
     order = {"raw": 0, "staged": 1, "marts": 2}
     files = sorted(folder.glob("*.json"), key=lambda p: (order.get(p.stem, 9), p.stem))
     out = []
@@ -137,9 +137,10 @@ def open_published(
     lake: Lake, attempts: int = 20, wait: float = 0.25
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Provenance]]:
     """A short-lived read-only connection to the published warehouse and its provenance."""
+    lake.sync.pull_published()
     path = lake.warehouse
     if not path.exists():
-        raise UsageError(f"nothing published at {path}; run `tokenrisk run` first")
+        raise UsageError(f"nothing published at {lake.location(path)}; run `tokenrisk run` first")
     con = None
     record = None
     for _ in range(attempts):

@@ -24,6 +24,7 @@ AIRFLOW_COMMANDS = {
 }
 # where tasks, or the callbacks of tasks that died, run: they read and write the data dir
 DATA_USERS = {"airflow-worker", "airflow-dag-processor", "airflow-scheduler", "airflow-init"}
+OTHER_SERVICES = ("postgres", "redis", "minio", "minio-init")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def services(compose) -> dict:
 
 
 def airflow_services(services: dict) -> dict:
-    return {name: s for name, s in services.items() if name not in ("postgres", "redis")}
+    return {name: s for name, s in services.items() if name not in OTHER_SERVICES}
 
 
 def test_every_component_is_there(services):
@@ -73,15 +74,51 @@ def test_celery_executor_on_postgres_and_redis(services):
         # one JWT secret everywhere, or workers fail with "Invalid auth token"
         assert env["AIRFLOW__API_AUTH__JWT_SECRET"].startswith("${AIRFLOW_JWT_SECRET:?")
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/tokenrisk/dags"
-        assert env["TOKENRISK_DATA_DIR"] == "/data"
         depends = service["depends_on"]
         healthy = {depends[s]["condition"] for s in ("postgres", "redis")}
         assert healthy == {"service_healthy"}, name
+        assert depends["minio-init"]["condition"] == "service_completed_successfully", name
         if name != "airflow-init":
             assert depends["airflow-init"]["condition"] == "service_completed_successfully"
 
 
-def test_the_data_dir_is_one_shared_volume(compose, services):
+def test_the_lake_is_on_minio_with_keys_from_the_env_file(compose, services):
+    from pipeline.store import parse_url
+
+    for name, service in airflow_services(services).items():
+        env = service["environment"]
+        assert env["TOKENRISK_DATA_DIR"] == "${TOKENRISK_DATA_DIR:-s3://tokenrisk/lake}", name
+        assert parse_url("s3://tokenrisk/lake").bucket == "tokenrisk"
+        assert env["AWS_ENDPOINT_URL"] == "${TOKENRISK_S3_ENDPOINT:-http://minio:9000}", name
+        # keys only from docker/.env: compose refuses to start without them
+        assert env["AWS_ACCESS_KEY_ID"].startswith("${TOKENRISK_S3_ACCESS_KEY:?"), name
+        assert env["AWS_SECRET_ACCESS_KEY"].startswith("${TOKENRISK_S3_SECRET_KEY:?"), name
+        assert env["TOKENRISK_CACHE_DIR"] == "/data/cache", name
+    minio = services["minio"]
+    assert minio["image"].split(":-", 1)[-1].startswith("minio/minio")
+    assert minio["command"] == ["server", "/data", "--console-address", ":9001"]
+    assert "minio-data:/data" in minio["volumes"] and "minio-data" in compose["volumes"]
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"].startswith("${MINIO_ROOT_PASSWORD:?")
+    init = services["minio-init"]
+    assert init["image"].split(":-", 1)[-1].startswith("minio/mc")
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert init["restart"] == "no"
+    script = init["command"][0]
+    assert "mc mb --ignore-existing lake/tokenrisk" in script
+    assert 'mc admin user add lake "$TOKENRISK_S3_ACCESS_KEY"' in script.replace("$$", "$")
+    # the root account stays with MinIO and its init: the Airflow services never see it
+    for name, service in airflow_services(services).items():
+        assert not any("MINIO_ROOT" in str(v) for v in service["environment"].values()), name
+
+
+def test_secrets_are_not_committed():
+    example = (DOCKER / "env.example").read_text()
+    for name in ("MINIO_ROOT_PASSWORD", "TOKENRISK_S3_SECRET_KEY", "AIRFLOW_JWT_SECRET"):
+        assert re.search(rf"^{name}=$", example, flags=re.M), name
+    assert not (DOCKER / ".env").exists() or ".env" in (REPO / ".gitignore").read_text()
+
+
+def test_the_working_copy_volume(compose, services):
     assert "tokenrisk-data" in compose["volumes"]
     for name in DATA_USERS:
         assert "tokenrisk-data:/data" in services[name]["volumes"], name
@@ -120,8 +157,8 @@ def test_init_migrates_and_imports_the_pools(services):
 def test_variables_have_a_default_or_are_in_env_example():
     text = (DOCKER / "compose.yaml").read_text()
     example = (DOCKER / "env.example").read_text()
-    documented = set(re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.M))
-    for name, operator in re.findall(r"(?<!\$)\$\{([A-Z_]+)(:-|:\?)?", text):  # $$: escaped
+    documented = set(re.findall(r"^#? ?([A-Z0-9_]+)=", example, flags=re.M))
+    for name, operator in re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)(:-|:\?)?", text):  # $$: escaped
         assert operator in (":-", ":?"), f"${{{name}}} needs a default or an error message"
         assert name in documented, f"{name} is not in docker/env.example"
 
