@@ -270,7 +270,7 @@ def run_bench(
     out_root: Path,
     flat_years: tuple[int, ...] = (1, 5),
     memory_assets: int = 200,
-    memory_days: tuple[int, ...] = (365, 730),
+    memory_days: tuple[int, ...] = (90, 180),
 ) -> dict:
     from pipeline.stages.build import build
     from pipeline.stages.extract import extract

@@ -644,7 +644,7 @@ def bench(
             help="History lengths (days, comma-separated) of the backfill memory runs; "
             "empty: skip.",
         ),
-    ] = "365,730",
+    ] = "90,180",
     data_dir: DataDirOpt = None,
 ) -> None:
     """Benchmark every stage on a scaled demo market; print and save figures (JSON).
