@@ -27,6 +27,11 @@ from pipeline.lake import Lake
 from pipeline.stages.context import Progress, RunContext, day_range
 
 
+def say(message: str) -> None:
+    """Progress of the benchmark on stderr (the figures go to stdout and the JSON file)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -298,6 +303,7 @@ def run_bench(
             ("build", lambda: build(ctx)),
             ("publish", lambda: publish(ctx, days=days)),
         ]:
+            say(f"{name} ({len(universe.assets)} assets, {len(days)} days) ...")
             t0 = time.perf_counter()
             call()
             stages[name] = {
@@ -309,6 +315,7 @@ def run_bench(
         stages["extract"]["rows_per_s"] = round(staged_rows / stages["extract"]["seconds"])
         stages["stage"]["rows_per_s"] = round(staged_rows / stages["stage"]["seconds"])
         gate_seconds = stats["stage"].get("gate_seconds", 0) + stats["gate_marts"]["seconds"]
+        say("bare polars stage and DuckDB scan (the floors) ...")
         bare_seconds, bare_rows = bare_stage(lake, Path(tmp) / "bare")
         scan_seconds = scan_staged(lake)
         stage_wo_gate = stages["stage"]["seconds"]
@@ -337,6 +344,7 @@ def run_bench(
         )
         if memory_days:
             seed_days = days[-7:]
+            say(f"backfill memory: {memory_assets} assets x 3 venues over {memory_days} days ...")
             memory = backfill_memory(lake, seed_days, memory_assets, list(memory_days))
             figures["backfill_memory"] = memory
             peaks = [m["peak_rss_mib"] for m in memory.values()]
@@ -345,6 +353,7 @@ def run_bench(
             figures["targets"]["backfill_peak_rss_gib"] = "< 4"
             figures["targets"]["backfill_rss_growth"] = "~1 (flat in days)"
     if flat_years:
+        say(f"nightly flatness: one night on {flat_years} years of history ...")
         flat = nightly_flatness(flat_years)
         figures["nightly_flatness"] = flat
         figures["ratios"]["nightly_flatness"] = flat["ratio"]
