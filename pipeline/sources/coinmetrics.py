@@ -63,10 +63,12 @@ def next_page(spec: RequestSpec, body: str, pages: int) -> RequestSpec | None:
     return replace(spec, params={**spec.params, "next_page_token": token})
 
 
-def parse_asset_metrics(body: str | bytes, key: str) -> pl.DataFrame:
-    """asset-metrics body -> exchange_flows rows; a metric the body lacks is NULL (the staged
-    gate requires all three, so a tier that drops one stops the run)."""
-    where = f"coinmetrics exchange_flows ({key or 'asset from body'})"
+def metrics_frame(
+    body: str | bytes, key: str, where: str, metrics: dict[str, str], required: bool
+) -> pl.DataFrame:
+    """An asset-metrics body -> rows of `time`, `asset`, `date` and the metrics renamed by
+    `metrics` as floats. `required`: every row must carry every metric (else a missing one is
+    NULL). Errors name `where`."""
     if isinstance(body, bytes):
         raise ParseError(f"{where}: expected a JSON body, got binary data")
     doc = load_json(body, where)
@@ -77,8 +79,9 @@ def parse_asset_metrics(body: str | bytes, key: str) -> pl.DataFrame:
         raise ParseError(f"{where}: missing field 'data'")
     by_id = {(a.coinmetrics_id or a.symbol.lower()): a.symbol for a in load_universe().assets}
     rows = doc["data"]
+    fields = ("asset", "time", *(metrics if required else ()))
     for i, row in enumerate(rows):
-        for field in ("asset", "time"):
+        for field in fields:
             if not isinstance(row, dict) or field not in row:
                 raise ParseError(f"{where}: row {i} is missing field {field!r}")
         if not key and row["asset"] not in by_id:
@@ -87,14 +90,14 @@ def parse_asset_metrics(body: str | bytes, key: str) -> pl.DataFrame:
         {
             "time": [r["time"] for r in rows],
             "asset": [key or by_id[r["asset"]] for r in rows],
-            **{col: [r.get(m) for r in rows] for m, col in METRICS.items()},
+            **{col: [r.get(m) for r in rows] for m, col in metrics.items()},
         },
-        schema={"time": pl.String, "asset": pl.String, **{c: pl.String for c in METRICS.values()}},
+        schema={"time": pl.String, "asset": pl.String, **{c: pl.String for c in metrics.values()}},
     )
     try:
-        frame = frame.with_columns(
+        return frame.with_columns(
             date=pl.col("time").str.slice(0, 10).str.to_date("%Y-%m-%d"),
-            **{c: pl.col(c).cast(pl.Float64, strict=True) for c in METRICS.values()},
+            **{c: pl.col(c).cast(pl.Float64, strict=True) for c in metrics.values()},
         )
     except pl.exceptions.ComputeError as exc:
         raise ParseError(f"{where}: bad time or value ({str(exc).splitlines()[0]})") from None
@@ -102,6 +105,13 @@ def parse_asset_metrics(body: str | bytes, key: str) -> pl.DataFrame:
         raise ParseError(
             f"{where}: a metric is not a number ({str(exc).splitlines()[0]})"
         ) from None
+
+
+def parse_asset_metrics(body: str | bytes, key: str) -> pl.DataFrame:
+    """asset-metrics body -> exchange_flows rows; a metric the body lacks is NULL (the staged
+    gate requires all three, so a tier that drops one stops the run)."""
+    where = f"coinmetrics exchange_flows ({key or 'asset from body'})"
+    frame = metrics_frame(body, key, where, METRICS, required=False)
     return conform(frame.with_columns(source=pl.lit(SOURCE)), "exchange_flows")
 
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.config import load_universe
 from pipeline.config.watchlist import load_watchlist
-from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
 from pipeline.schemas import conform
 from pipeline.sources import coinmetrics
-from pipeline.sources.base import FetchContext, SourceDataset, load_json
+from pipeline.sources.base import FetchContext, SourceDataset
 
 SOURCE = "coinmetrics"
 METRICS = {"AdrActCnt": "active_addresses", "TxCnt": "tx_count"}
@@ -53,41 +51,7 @@ def network_requests(ctx: FetchContext) -> list[RequestSpec]:
 def parse_network_metrics(body: str | bytes, key: str) -> pl.DataFrame:
     """asset-metrics body -> onchain_activity rows; every row must carry both metrics."""
     where = f"coinmetrics onchain_activity ({key or 'asset from body'})"
-    if isinstance(body, bytes):
-        raise ParseError(f"{where}: expected a JSON body, got binary data")
-    doc = load_json(body, where)
-    if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
-        err = doc["error"]
-        raise ParseError(f"{where}: API error {err.get('type')}: {err.get('message')}")
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise ParseError(f"{where}: missing field 'data'")
-    by_id = {(a.coinmetrics_id or a.symbol.lower()): a.symbol for a in load_universe().assets}
-    rows = doc["data"]
-    for i, row in enumerate(rows):
-        for field in ("asset", "time", *METRICS):
-            if not isinstance(row, dict) or field not in row:
-                raise ParseError(f"{where}: row {i} is missing field {field!r}")
-        if not key and row["asset"] not in by_id:
-            raise ParseError(f"{where}: unknown Coin Metrics asset {row['asset']!r}")
-    frame = pl.DataFrame(
-        {
-            "time": [r["time"] for r in rows],
-            "asset": [key or by_id[r["asset"]] for r in rows],
-            **{col: [r[m] for r in rows] for m, col in METRICS.items()},
-        },
-        schema={"time": pl.String, "asset": pl.String, **{c: pl.String for c in METRICS.values()}},
-    )
-    try:
-        frame = frame.with_columns(
-            date=pl.col("time").str.slice(0, 10).str.to_date("%Y-%m-%d"),
-            **{c: pl.col(c).cast(pl.Float64, strict=True) for c in METRICS.values()},
-        )
-    except pl.exceptions.ComputeError as exc:
-        raise ParseError(f"{where}: bad time or value ({str(exc).splitlines()[0]})") from None
-    except pl.exceptions.InvalidOperationError as exc:
-        raise ParseError(
-            f"{where}: a metric is not a number ({str(exc).splitlines()[0]})"
-        ) from None
+    frame = coinmetrics.metrics_frame(body, key, where, METRICS, required=True)
     return conform(frame.with_columns(source=pl.lit(SOURCE)), "onchain_activity")
 
 
