@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).parent
@@ -73,6 +73,7 @@ class Universe(BaseModel):
     sectors: dict[str, Sector]
     assets: list[Asset]
     equities: list[Equity]
+    _instrument_index: dict = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _members_are_assets(self) -> Universe:
@@ -111,23 +112,32 @@ class Universe(BaseModel):
 
     def instruments(self, venue: str) -> list[Instrument]:
         """Every asset's perpetual on `venue`, in universe order."""
-        return [
-            Instrument(venue=venue, asset=a.symbol, **a.perps[venue].model_dump())
-            for a in self.assets
-            if venue in a.perps
-        ]
+        return list(self._venue_index(venue)[0].values())
+
+    def _venue_index(self, venue: str) -> tuple[dict[str, Instrument], dict[str, Instrument]]:
+        """{asset: instrument} and {SYMBOL: instrument} of one venue, built once per universe
+        (parsers resolve an instrument for every response they read)."""
+        if venue not in self._instrument_index:
+            by_asset = {
+                a.symbol: Instrument(venue=venue, asset=a.symbol, **a.perps[venue].model_dump())
+                for a in self.assets
+                if venue in a.perps
+            }
+            by_symbol = {i.symbol.upper(): i for i in reversed(by_asset.values())}
+            self._instrument_index[venue] = (by_asset, by_symbol)
+        return self._instrument_index[venue]
 
     def instrument(self, venue: str, asset: str) -> Instrument:
-        for inst in self.instruments(venue):
-            if inst.asset == asset:
-                return inst
-        raise KeyError(f"no {venue} perpetual configured for asset {asset!r}")
+        try:
+            return self._venue_index(venue)[0][asset]
+        except KeyError:
+            raise KeyError(f"no {venue} perpetual configured for asset {asset!r}") from None
 
     def instrument_for_symbol(self, venue: str, symbol: str) -> Instrument:
-        for inst in self.instruments(venue):
-            if inst.symbol.upper() == symbol.upper():
-                return inst
-        raise KeyError(f"unknown {venue} symbol {symbol!r} (not in universe.toml)")
+        try:
+            return self._venue_index(venue)[1][symbol.upper()]
+        except KeyError:
+            raise KeyError(f"unknown {venue} symbol {symbol!r} (not in universe.toml)") from None
 
     def with_synthetic_assets(self, n: int, sector: str = "ai") -> Universe:
         """A larger universe for benchmarks: n synthetic members added to `sector`."""

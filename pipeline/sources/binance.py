@@ -35,7 +35,12 @@ from pipeline.schemas import conform
 from pipeline.sources.base import (
     FetchContext,
     SourceDataset,
+    TwoStep,
+    array_columns,
+    constant,
     day_bounds_ms,
+    finish,
+    instrument_columns,
     load_json,
     ms_to_ts,
     object_columns,
@@ -196,69 +201,54 @@ def _rows(body: str | bytes, where: str) -> list:
     return doc
 
 
-def _klines(body: str | bytes, key: str, dataset: str) -> tuple[pl.DataFrame, Instrument]:
-    where = _where(dataset, key)
-    rows = _rows(body, where)
-    inst = resolve_instrument(SOURCE, key, None, where)
-    bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= 11)), None)
-    if bad is not None:
-        raise ParseError(f"{where}: kline {str(bad)[:60]} is not an array of 12 fields")
-    df = pl.DataFrame(
-        {
-            "ms": [str(r[0]) for r in rows],
-            "open": [str(r[1]) for r in rows],
-            "high": [str(r[2]) for r in rows],
-            "low": [str(r[3]) for r in rows],
-            "close": [str(r[4]) for r in rows],
-            "volume": [str(r[5]) for r in rows],
-            "quote_volume": [str(r[7]) for r in rows],
-            "taker_buy_quote": [str(r[10]) for r in rows],
-        },
-        schema={
-            c: pl.String
-            for c in (
-                "ms",
-                "open",
-                "high",
-                "low",
-                "close",
-                "volume",
-                "quote_volume",
-                "taker_buy_quote",
-            )
-        },
-    )
-    df = to_float(
-        df, ["open", "high", "low", "close", "volume", "quote_volume", "taker_buy_quote"], where
-    )
-    return df.with_columns(ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset)), inst
+KLINE_FLOATS = ["open", "high", "low", "close", "volume", "quote_volume", "taker_buy_quote"]
+KLINE_FIELDS = ["ms", "open", "high", "low", "close", "volume", None, "quote_volume"]
+KLINE_FIELDS += [None, None, "taker_buy_quote"]  # fields 8-9: trade count, taker buy base
 
 
-def parse_klines(body: str | bytes, key: str) -> pl.DataFrame:
-    df, inst = _klines(body, key, "perp_klines")
-    m = inst.multiplier
-    return conform(
-        df.with_columns(
-            interval=pl.lit("1h"),
-            open=pl.col("open") / m,
-            high=pl.col("high") / m,
-            low=pl.col("low") / m,
-            close=pl.col("close") / m,
-            volume_base=pl.col("volume") * m,
-            volume_usd=pl.col("quote_volume"),
-        ),
+def _kline_columns(dataset: str):
+    def columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
+        where = _where(dataset, key)
+        rows = _rows(body, where)
+        inst = resolve_instrument(SOURCE, key, None, where)
+        extra = instrument_columns(inst, rows)
+        return array_columns(rows, KLINE_FIELDS, where, extra, what="kline"), where
+
+    return columns
+
+
+def _kline_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "perp_klines",
+        where,
+        KLINE_FLOATS,
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "interval": pl.lit("1h"),
+            "open": pl.col("open") / pl.col("_m"),
+            "high": pl.col("high") / pl.col("_m"),
+            "low": pl.col("low") / pl.col("_m"),
+            "close": pl.col("close") / pl.col("_m"),
+            "volume_base": pl.col("volume") * pl.col("_m"),
+            "volume_usd": pl.col("quote_volume"),
+        },
     )
 
 
-def parse_taker_volume(body: str | bytes, key: str) -> pl.DataFrame:
-    df, _ = _klines(body, key, "taker_volume")
-    return conform(
-        df.with_columns(
-            buy_volume_usd=pl.col("taker_buy_quote"),
-            sell_volume_usd=pl.col("quote_volume") - pl.col("taker_buy_quote"),
-        ),
+def _taker_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "taker_volume",
+        where,
+        KLINE_FLOATS,
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "buy_volume_usd": pl.col("taker_buy_quote"),
+            "sell_volume_usd": pl.col("quote_volume") - pl.col("taker_buy_quote"),
+        },
     )
 
 
@@ -266,75 +256,80 @@ def _symbol_of(rows: list) -> str | None:
     return rows[0].get("symbol") if rows and isinstance(rows[0], dict) else None
 
 
-def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
+def _funding_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = _where("funding_rates", key)
     rows = _rows(body, where)
     inst = resolve_instrument(SOURCE, key, _symbol_of(rows), where)
-    df = object_columns(rows, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where)
-    marks = [r.get("markPrice") or None for r in rows]  # absent in older responses
-    df = to_float(
-        df.with_columns(mark=pl.Series(marks, dtype=pl.String)), ["funding_rate", "mark"], where
-    )
-    df = with_interval_hours(df.with_columns(ts=ms_to_ts("ms")).sort("ts"))
+    extra = instrument_columns(inst, rows)
+    # markPrice is absent in older responses
+    extra["mark"] = pl.Series([r.get("markPrice") or None for r in rows], dtype=pl.String)
+    fields = {"fundingTime": "ms", "fundingRate": "funding_rate"}
+    return object_columns(rows, fields, where, extra), where
+
+
+def _funding_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
     # the settlement interval: the spacing of consecutive settlements (8 h when only one)
-    return conform(
-        df.with_columns(
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            mark_price=pl.col("mark") / inst.multiplier,
-        ),
+    return finish(
+        df,
         "funding_rates",
+        where,
+        ["funding_rate", "mark"],
+        {"ts": ms_to_ts("ms")},
+        lambda lf: with_interval_hours(lf.sort("_body", "ts")),
+        {"venue": pl.lit(SOURCE), "mark_price": pl.col("mark") / pl.col("_m")},
     )
 
 
-def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
-    if isinstance(body, bytes):
-        return _archive_open_interest(body, key)
+def _open_interest_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = _where("open_interest", key)
     rows = _rows(body, where)
     inst = resolve_instrument(SOURCE, key, _symbol_of(rows), where)
-    df = object_columns(
-        rows,
-        {"timestamp": "ms", "sumOpenInterest": "oi", "sumOpenInterestValue": "open_interest_usd"},
-        where,
-    )
-    df = to_float(df, ["oi", "open_interest_usd"], where)
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"),
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            open_interest_base=pl.col("oi") * inst.multiplier,
-        ),
+    fields = {
+        "timestamp": "ms",
+        "sumOpenInterest": "oi",
+        "sumOpenInterestValue": "open_interest_usd",
+    }
+    return object_columns(rows, fields, where, instrument_columns(inst, rows)), where
+
+
+def _open_interest_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "open_interest",
+        where,
+        ["oi", "open_interest_usd"],
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "open_interest_base": pl.col("oi") * pl.col("_m"),
+        },
     )
 
 
-def parse_long_short(body: str | bytes, key: str) -> pl.DataFrame:
-    if isinstance(body, bytes):
-        return _archive_ratios(body, key)
+def _long_short_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = _where("long_short_ratio", key)
     rows = _rows(body, where)
     inst = resolve_instrument(SOURCE, key, _symbol_of(rows), where)
     kind = key.partition("@")[2] or "global_accounts"
     if kind not in RATIO_ENDPOINTS:
         raise ParseError(f"{where}: unknown ratio kind {kind!r} (known: {list(RATIO_ENDPOINTS)})")
-    df = object_columns(
-        rows,
-        {
-            "timestamp": "ms",
-            "longAccount": "long_share",
-            "shortAccount": "short_share",
-            "longShortRatio": "long_short_ratio",
-        },
-        where,
-    )
-    df = to_float(df, ["long_share", "short_share", "long_short_ratio"], where)
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset), kind=pl.lit(kind)
-        ),
+    fields = {
+        "timestamp": "ms",
+        "longAccount": "long_share",
+        "shortAccount": "short_share",
+        "longShortRatio": "long_short_ratio",
+    }
+    extra = {**instrument_columns(inst, rows), "kind": constant(kind, rows, pl.String)}
+    return object_columns(rows, fields, where, extra), where
+
+
+def _long_short_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "long_short_ratio",
+        where,
+        ["long_share", "short_share", "long_short_ratio"],
+        {"ts": ms_to_ts("ms"), "venue": pl.lit(SOURCE)},
     )
 
 
@@ -455,6 +450,15 @@ def _archive_ratios(body: bytes, key: str) -> pl.DataFrame:
         out.with_columns(venue=pl.lit(SOURCE), asset=pl.lit(inst.asset)), "long_short_ratio"
     )
 
+
+# the parsers (two steps: stage runs the second once over a day's bodies)
+parse_klines = TwoStep(_kline_columns("perp_klines"), _kline_rows)
+parse_taker_volume = TwoStep(_kline_columns("taker_volume"), _taker_rows)
+parse_funding = TwoStep(_funding_columns, _funding_rows)
+parse_open_interest = TwoStep(
+    _open_interest_columns, _open_interest_rows, binary=_archive_open_interest
+)
+parse_long_short = TwoStep(_long_short_columns, _long_short_rows, binary=_archive_ratios)
 
 DATASETS = [
     SourceDataset(

@@ -25,16 +25,19 @@ import polars as pl
 from pipeline.config import Instrument
 from pipeline.errors import ParseError
 from pipeline.http import RequestSpec
-from pipeline.schemas import conform
 from pipeline.sources.base import (
     FetchContext,
     SourceDataset,
+    TwoStep,
+    array_columns,
+    constant,
     day_bounds_ms,
+    finish,
+    instrument_columns,
     load_json,
     ms_to_ts,
     object_columns,
     resolve_instrument,
-    to_float,
     with_interval_hours,
 )
 
@@ -111,43 +114,10 @@ def _result(body: str | bytes, where: str) -> dict:
     return result
 
 
-def _columns(rows: list[dict], fields: dict[str, str], where: str) -> pl.DataFrame:
-    return to_float(
-        object_columns(rows, fields, where), [c for c in fields.values() if c != "ms"], where
-    )
-
-
-def parse_kline(body: str | bytes, key: str) -> pl.DataFrame:
-    where = f"bybit perp_klines ({key or 'symbol from body'})"
-    result = _result(body, where)
-    inst = resolve_instrument(SOURCE, key, result.get("symbol"), where)
-    rows = result["list"]
-    bad = next((r for r in rows if not (isinstance(r, list) and len(r) >= 7)), None)
-    if bad is not None:
-        raise ParseError(f"{where}: kline {str(bad)[:60]} is not an array of 7 fields")
-    names = ["ms", "open", "high", "low", "close", "volume", "turnover"]
-    df = pl.DataFrame(
-        {n: [str(r[i]) for r in rows] for i, n in enumerate(names)},
-        schema={n: pl.String for n in names},
-    )
-    df = to_float(df, names[1:], where)
+def _extra(inst, rows: list, result: dict) -> dict[str, pl.Series]:
+    """The body's instrument and contract type (inverse contracts count USD) as columns."""
     inverse = result.get("category") == "inverse"
-    m = inst.multiplier
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"),
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            interval=pl.lit("1h"),
-            open=pl.col("open") / m,
-            high=pl.col("high") / m,
-            low=pl.col("low") / m,
-            close=pl.col("close") / m,
-            volume_base=pl.col("turnover") if inverse else pl.col("volume") * m,
-            volume_usd=pl.col("volume") if inverse else pl.col("turnover"),
-        ),
-        "perp_klines",
-    )
+    return {**instrument_columns(inst, rows), "_inverse": constant(inverse, rows, pl.Boolean)}
 
 
 def _first_symbol(result: dict) -> str | None:
@@ -157,68 +127,120 @@ def _first_symbol(result: dict) -> str | None:
     )
 
 
-def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
-    where = f"bybit funding_rates ({key or 'symbol from body'})"
-    result = _result(body, where)
-    inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
-    df = _columns(
-        result["list"], {"fundingRateTimestamp": "ms", "fundingRate": "funding_rate"}, where
-    )
-    df = with_interval_hours(df.with_columns(ts=ms_to_ts("ms")).sort("ts"))
-    return conform(
-        df.with_columns(
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            mark_price=pl.lit(None, pl.Float64),
-        ),
-        "funding_rates",
-    )
+def _object_body(dataset: str, fields: dict[str, str] | None = None):
+    """`columns` of a body whose list holds objects (`fields`: body field -> column)."""
+
+    def columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
+        where = f"bybit {dataset} ({key or 'symbol from body'})"
+        result = _result(body, where)
+        inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
+        rows = result["list"]
+        wanted = fields
+        if wanted is None:  # open interest
+            # since late 2023 Bybit's openInterest counts both sides; singleOpenInterest is
+            # one side, as Binance and OKX report it: use it where the body has it
+            single = bool(rows) and all(
+                isinstance(r, dict) and "singleOpenInterest" in r for r in rows
+            )
+            wanted = {"timestamp": "ms", ("singleOpenInterest" if single else "openInterest"): "oi"}
+        return object_columns(rows, wanted, where, _extra(inst, rows, result)), where
+
+    return columns
 
 
-def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
-    where = f"bybit open_interest ({key or 'symbol from body'})"
+def _kline_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
+    where = f"bybit perp_klines ({key or 'symbol from body'})"
     result = _result(body, where)
-    inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
+    inst = resolve_instrument(SOURCE, key, result.get("symbol"), where)
     rows = result["list"]
-    # since late 2023 Bybit's openInterest counts both sides; singleOpenInterest is one side,
-    # as Binance and OKX report it: use it where the body has it
-    single = bool(rows) and all(isinstance(r, dict) and "singleOpenInterest" in r for r in rows)
-    field = "singleOpenInterest" if single else "openInterest"
-    df = _columns(rows, {"timestamp": "ms", field: "oi"}, where)
-    inverse = result.get("category") == "inverse"  # inverse OI counts USD contracts
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"),
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            open_interest_base=pl.lit(None, pl.Float64)
-            if inverse
-            else pl.col("oi") * inst.multiplier,
-            open_interest_usd=pl.col("oi") if inverse else pl.lit(None, pl.Float64),
-        ),
-        "open_interest",
-    )
+    extra = _extra(inst, rows, result)
+    return array_columns(rows, KLINE_FIELDS, where, extra, what="kline"), where
 
 
-def parse_account_ratio(body: str | bytes, key: str) -> pl.DataFrame:
-    where = f"bybit long_short_ratio ({key or 'symbol from body'})"
-    result = _result(body, where)
-    inst = resolve_instrument(SOURCE, key, _first_symbol(result), where)
-    df = _columns(
-        result["list"],
-        {"timestamp": "ms", "buyRatio": "long_share", "sellRatio": "short_share"},
+KLINE_FIELDS = ["ms", "open", "high", "low", "close", "volume", "turnover"]
+INVERSE = pl.col("_inverse")
+
+
+def _kline_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    m = pl.col("_m")
+    return finish(
+        df,
+        "perp_klines",
         where,
+        KLINE_FIELDS[1:],
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "interval": pl.lit("1h"),
+            "open": pl.col("open") / m,
+            "high": pl.col("high") / m,
+            "low": pl.col("low") / m,
+            "close": pl.col("close") / m,
+            "volume_base": pl.when(INVERSE).then("turnover").otherwise(pl.col("volume") * m),
+            "volume_usd": pl.when(INVERSE).then("volume").otherwise("turnover"),
+        },
     )
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"),
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            kind=pl.lit("global_accounts"),
-            long_short_ratio=pl.col("long_share") / pl.col("short_share"),
-        ),
+
+
+def _funding_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
+        "funding_rates",
+        where,
+        ["funding_rate"],
+        {"ts": ms_to_ts("ms")},
+        lambda lf: with_interval_hours(lf.sort("_body", "ts")),
+        {"venue": pl.lit(SOURCE), "mark_price": pl.lit(None, pl.Float64)},
+    )
+
+
+def _open_interest_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
+        "open_interest",
+        where,
+        ["oi"],
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            # inverse open interest counts USD contracts
+            "open_interest_base": pl.when(INVERSE)
+            .then(None)
+            .otherwise(pl.col("oi") * pl.col("_m")),
+            "open_interest_usd": pl.when(INVERSE).then("oi"),
+        },
+    )
+
+
+def _account_ratio_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "long_short_ratio",
+        where,
+        ["long_share", "short_share"],
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "kind": pl.lit("global_accounts"),
+            "long_short_ratio": pl.col("long_share") / pl.col("short_share"),
+        },
     )
+
+
+# the parsers (two steps: stage runs the second once over a day's bodies)
+parse_kline = TwoStep(_kline_columns, _kline_rows)
+parse_funding = TwoStep(
+    _object_body("funding_rates", {"fundingRateTimestamp": "ms", "fundingRate": "funding_rate"}),
+    _funding_rows,
+)
+parse_open_interest = TwoStep(_object_body("open_interest"), _open_interest_rows)
+parse_account_ratio = TwoStep(
+    _object_body(
+        "long_short_ratio",
+        {"timestamp": "ms", "buyRatio": "long_share", "sellRatio": "short_share"},
+    ),
+    _account_ratio_rows,
+)
 
 
 DATASETS = [

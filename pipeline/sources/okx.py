@@ -25,17 +25,18 @@ import polars as pl
 
 from pipeline.errors import ParseError, SourceError
 from pipeline.http import RequestSpec
-from pipeline.schemas import conform
 from pipeline.sources.base import (
     FetchContext,
     SourceDataset,
+    TwoStep,
     array_columns,
     day_bounds_ms,
+    finish,
+    instrument_columns,
     load_json,
     ms_to_ts,
     object_columns,
     resolve_instrument,
-    to_float,
     with_interval_hours,
 )
 
@@ -180,17 +181,23 @@ def _data(body: str | bytes, where: str) -> list:
     return doc["data"]
 
 
-def parse_candles(body: str | bytes, key: str) -> pl.DataFrame:
+CANDLE_FIELDS = ["ms", "open", "high", "low", "close", None, "volume_base", "volume_usd"]
+
+
+def _candle_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = f"okx perp_klines ({key or '?'})"
     data = _data(body, where)
     inst = resolve_instrument(SOURCE, key, None, where)
-    names = ["ms", "open", "high", "low", "close", "vol", "volume_base", "volume_usd"]
-    df = to_float(array_columns(data, names, where), names[1:], where)
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"), venue=pl.lit(SOURCE), asset=pl.lit(inst.asset), interval=pl.lit("1h")
-        ),
+    return array_columns(data, CANDLE_FIELDS, where, instrument_columns(inst, data)), where
+
+
+def _candle_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "perp_klines",
+        where,
+        ["open", "high", "low", "close", "volume_base", "volume_usd"],
+        {"ts": ms_to_ts("ms"), "venue": pl.lit(SOURCE), "interval": pl.lit("1h")},
     )
 
 
@@ -198,48 +205,54 @@ def _inst_id(data: list) -> str | None:
     return data[0].get("instId") if data and isinstance(data[0], dict) else None
 
 
-def parse_funding(body: str | bytes, key: str) -> pl.DataFrame:
+def _funding_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = f"okx funding_rates ({key or 'instId from body'})"
     data = _data(body, where)
     inst = resolve_instrument(SOURCE, key, _inst_id(data), where)
-    df = to_float(
-        object_columns(data, {"fundingTime": "ms", "fundingRate": "funding_rate"}, where),
-        ["funding_rate"],
-        where,
-    )
-    df = with_interval_hours(df.with_columns(ts=ms_to_ts("ms")).sort("ts"))
-    return conform(
-        df.with_columns(
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            mark_price=pl.lit(None, pl.Float64),
-        ),
+    fields = {"fundingTime": "ms", "fundingRate": "funding_rate"}
+    return object_columns(data, fields, where, instrument_columns(inst, data)), where
+
+
+def _funding_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "funding_rates",
+        where,
+        ["funding_rate"],
+        {"ts": ms_to_ts("ms")},
+        lambda lf: with_interval_hours(lf.sort("_body", "ts")),
+        {"venue": pl.lit(SOURCE), "mark_price": pl.lit(None, pl.Float64)},
     )
 
 
-def parse_open_interest(body: str | bytes, key: str) -> pl.DataFrame:
+def _open_interest_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = f"okx open_interest ({key or 'instId from body'})"
     data = _data(body, where)
     inst = resolve_instrument(SOURCE, key, _inst_id(data), where)
+    extra = instrument_columns(inst, data)
     if data and isinstance(data[0], dict):  # the /public/open-interest snapshot
-        df = object_columns(data, {"ts": "ms", "oiCcy": "oi_ccy", "oiUsd": "oi_usd"}, where)
-    else:
-        df = array_columns(data, ["ms", "oi", "oi_ccy", "oi_usd"], where)
-    df = to_float(df, ["oi_ccy", "oi_usd"], where)
-    return conform(
-        df.with_columns(
-            ts=ms_to_ts("ms"),
-            venue=pl.lit(SOURCE),
-            asset=pl.lit(inst.asset),
-            open_interest_base=pl.col("oi_ccy"),
-            open_interest_usd=pl.col("oi_usd"),
-        ),
+        fields = {"ts": "ms", "oiCcy": "oi_ccy", "oiUsd": "oi_usd"}
+        return object_columns(data, fields, where, extra), where
+    # rubik history rows: ts, oi (contracts), oi in coin, oi in USD
+    return array_columns(data, ["ms", None, "oi_ccy", "oi_usd"], where, extra), where
+
+
+def _open_interest_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+    return finish(
+        df,
         "open_interest",
+        where,
+        ["oi_ccy", "oi_usd"],
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "open_interest_base": pl.col("oi_ccy"),
+            "open_interest_usd": pl.col("oi_usd"),
+        },
     )
 
 
-def parse_liquidations(body: str | bytes, key: str) -> pl.DataFrame:
+def _liquidation_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     """REST (and WebSocket push) liquidation orders -> one row per order."""
     where = f"okx liquidations ({key or 'instId from body'})"
     data = _data(body, where)
@@ -251,14 +264,27 @@ def parse_liquidations(body: str | bytes, key: str) -> pl.DataFrame:
             SOURCE, key, group.get("instId") or (group.get("instFamily", "") + "-SWAP"), where
         )
         for detail in group["details"]:
-            rows.append({**detail, "_contract": inst.contract_size, "_asset": inst.asset})
-    fields = {"ts": "ms", "bkPx": "price", "sz": "contracts", "side": "order_side"}
-    df = object_columns(rows, fields, where)
-    df = to_float(df, ["price", "contracts"], where).with_columns(
-        pos_side=pl.Series([r.get("posSide") or "" for r in rows], dtype=pl.String),
-        contract=pl.Series([r["_contract"] for r in rows], dtype=pl.Float64),
-        asset=pl.Series([r["_asset"] for r in rows], dtype=pl.String),
-    )
+            if isinstance(detail, dict):  # anything else: object_columns names the row
+                detail = {
+                    **detail,
+                    "_pos": detail.get("posSide"),
+                    "_contract": inst.contract_size,
+                    "_asset": inst.asset,
+                }
+            rows.append(detail)
+    fields = {
+        "ts": "ms",
+        "bkPx": "price",
+        "sz": "contracts",
+        "side": "order_side",
+        "_pos": "pos_side",
+        "_contract": "contract",
+        "_asset": "asset",
+    }
+    return object_columns(rows, fields, where), where
+
+
+def _liquidation_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
     # the liquidated position's side: posSide in long/short mode; in net mode the order
     # closes it, so a sell order liquidates a long
     side = (
@@ -269,15 +295,29 @@ def parse_liquidations(body: str | bytes, key: str) -> pl.DataFrame:
         .when(pl.col("order_side") == "buy")
         .then(pl.lit("short"))
     )
-    out = df.with_columns(
-        ts=ms_to_ts("ms"),
-        venue=pl.lit(SOURCE),
-        side=side,
-        qty_base=pl.col("contracts") * pl.col("contract"),
-    ).with_columns(notional_usd=pl.col("price") * pl.col("qty_base"))
+    out = finish(
+        df,
+        "liquidations",
+        where,
+        ["price", "contracts", "contract"],
+        {
+            "ts": ms_to_ts("ms"),
+            "venue": pl.lit(SOURCE),
+            "side": side,
+            "qty_base": pl.col("contracts") * pl.col("contract"),
+        },
+        {"notional_usd": pl.col("price") * pl.col("qty_base")},
+    )
     if out["side"].null_count():
         raise ParseError(f"{where}: an order has neither posSide long/short nor side buy/sell")
-    return conform(out, "liquidations")
+    return out
+
+
+# the parsers (two steps: stage runs the second once over a day's bodies)
+parse_candles = TwoStep(_candle_columns, _candle_rows)
+parse_funding = TwoStep(_funding_columns, _funding_rows)
+parse_open_interest = TwoStep(_open_interest_columns, _open_interest_rows)
+parse_liquidations = TwoStep(_liquidation_columns, _liquidation_rows)
 
 
 DATASETS = [

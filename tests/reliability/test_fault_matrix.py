@@ -97,6 +97,12 @@ CASES = [
         {"kind": "retype_field", "source": "coinmetrics", "field": "FlowInExNtv"},
         "not a number",
     ),
+    Case(  # stage parses a day's bodies in one query; the error still names the body
+        "retyped field in one asset's body",
+        "open_interest",
+        {"kind": "retype_field", "source": "binance", "key": "NEAR", "field": "sumOpenInterest"},
+        "binance open_interest (NEAR): a numeric field is not a number",
+    ),
     Case(
         "missing liquidation price",
         "liquidations",
