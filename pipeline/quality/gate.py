@@ -9,6 +9,7 @@ the caller can quarantine them.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
@@ -119,10 +120,28 @@ def _validate(gx, batch, name: str, checks: list[Check], which, result_format: s
     return {int(r.expectation_config.meta["check"]): r for r in validation.results}
 
 
+_CLOCK = {"seconds": 0.0}
+
+
+def gate_seconds() -> float:
+    """Wall time this process has spent in gates so far (the benchmark's gate figures)."""
+    return _CLOCK["seconds"]
+
+
 def run_checks(
     stage: str, dataset: str, frames: dict[str, pl.DataFrame], checks: list[Check], day_column: str
 ) -> GateResult:
     """Validate each frame against its checks; every frame carries `day_column` (ISO day)."""
+    started = time.perf_counter()
+    try:
+        return _run_checks(stage, dataset, frames, checks, day_column)
+    finally:
+        _CLOCK["seconds"] += time.perf_counter() - started
+
+
+def _run_checks(
+    stage: str, dataset: str, frames: dict[str, pl.DataFrame], checks: list[Check], day_column: str
+) -> GateResult:
     gx, batch_definition = _batch_definition()
     results: list[CheckResult] = []
     bad_index: dict[int, list[str]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -38,15 +39,18 @@ def apply_comments(
             {"db": database},
         ).fetchall()
     )
+    statements = []
     for name, doc in docs.items():
         kind = existing.get(name)
         if kind is None:
             continue
         target = f'"{database}".{name}'
         if doc["description"]:
-            con.execute(f"COMMENT ON {kind} {target} IS {quote_literal(doc['description'])}")
+            statements.append(f"COMMENT ON {kind} {target} IS {quote_literal(doc['description'])}")
         for column, text in doc["columns"].items():
-            con.execute(f"COMMENT ON COLUMN {target}.{column} IS {quote_literal(text)}")
+            statements.append(f"COMMENT ON COLUMN {target}.{column} IS {quote_literal(text)}")
+    if statements:  # one call: a few hundred round trips cost a quarter of a small build
+        con.execute(";\n".join(statements))
 
 
 def seed_frames(universe: Universe) -> dict[str, pl.DataFrame]:
@@ -166,6 +170,7 @@ def build_warehouse(
             con.unregister("_seed")
         for model in models:
             kind = "VIEW" if model.materialization == "view" else "TABLE"
+            started = time.perf_counter()
             try:
                 con.execute(f"CREATE {kind} {model.qualified} AS\n{model.sql}")
             except duckdb.Error as exc:
@@ -177,7 +182,12 @@ def build_warehouse(
                 counts[model.qualified] = con.execute(
                     f"SELECT count(*) FROM {model.qualified}"
                 ).fetchone()[0]
-            log.info("built %s (%s)", model.qualified, kind.lower())
+            log.info(
+                "built %s (%s) in %.3f s",
+                model.qualified,
+                kind.lower(),
+                time.perf_counter() - started,
+            )
             failpoint("build.between_models")
         if since is not None and base is not None:
             carry_over(con, base, since)

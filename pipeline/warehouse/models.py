@@ -13,6 +13,9 @@ import yaml
 
 from pipeline.errors import TokenriskError
 
+# libyaml's loader when the wheel has it (ten times faster than the pure-Python one)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 LAYERS = ("staging", "intermediate", "marts")
 MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "table"}
 REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
@@ -86,7 +89,7 @@ def load_docs(root: Path | None = None) -> dict[str, dict]:
         path = root / layer / "_models.yml"
         if not path.exists():
             continue
-        for entry in yaml.safe_load(path.read_text()).get("models", []):
+        for entry in yaml.load(path.read_text(), Loader=YAML_LOADER).get("models", []):
             docs[f"{layer}.{entry['name']}"] = {
                 "description": entry.get("description", ""),
                 "columns": entry.get("columns", {}) or {},
