@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -162,6 +162,56 @@ def incremental_base(ctx: RunContext, since: date | None) -> tuple[date | None, 
     return since, ctx.lake.warehouse
 
 
+def build_windows(ctx: RunContext, since: date | None) -> list[tuple[date | None, date | None]]:
+    """The (first recomputed day, last staged day read) of each window of a build: one window
+    (since, None) unless it recomputes more than `build_chunk_days` days."""
+    staged = sorted({d for dataset in SCHEMAS for d in ctx.lake.staged_days(dataset)})
+    if not staged:
+        return [(since, None)]
+    first, last = since or staged[0], staged[-1]
+    size = ctx.settings.build_chunk_days
+    if (last - first).days < size:
+        return [(since, None)]
+    starts = [first + timedelta(days=i) for i in range(0, (last - first).days + 1, size)]
+    # a window reads one staged day past its last: a day's last hourly bar ends at midnight,
+    # and its open interest is the next day's first row (the next window recomputes that day)
+    ends = [*starts[1:], None]
+    return [
+        (None if i == 0 and since is None else s, e)
+        for i, (s, e) in enumerate(zip(starts, ends, strict=True))
+    ]
+
+
+def build_in_windows(
+    ctx: RunContext, target: Path, since: date | None, base: Path | None
+) -> tuple[dict[str, int], list]:
+    """Build into `target`; a long span goes window by window, each window an incremental
+    build on the file of the one before (as the nightly build is on the published file), so
+    DuckDB's memory follows the window, not the history. Window files are dot-files beside
+    the target, removed as soon as the next window has read them."""
+    windows = build_windows(ctx, since)
+    previous = base
+    counts: dict[str, int] = {}
+    for i, (start, until) in enumerate(windows):
+        last = i == len(windows) - 1
+        out = target if last else target.with_name(f".{target.stem}.window{i}.duckdb")
+        if len(windows) > 1:
+            log.info(
+                "build: window %d/%d, %s to %s",
+                i + 1,
+                len(windows),
+                start or "start",
+                until or "end",
+            )
+        counts = build_warehouse(
+            ctx.lake, ctx.universe, out, all_datasets(), since=start, base=previous, until=until
+        )
+        if previous is not None and previous != base:
+            previous.unlink(missing_ok=True)
+        previous = out
+    return counts, windows
+
+
 def build(ctx: RunContext, since: date | None = None) -> Path:
     """Build a new warehouse file and gate its marts; returns its path.
 
@@ -179,15 +229,15 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
             ctx.lake.sync.pull_staged(sorted(SCHEMAS), since=first)
             verify_staged_inputs(ctx, first)
             target = ctx.lake.build_file(ctx.run_id)
-            counts = build_warehouse(
-                ctx.lake, ctx.universe, target, all_datasets(), since=since, base=base
-            )
+            counts, windows = build_in_windows(ctx, target, since, base)
         except Exception as exc:
             # record the failed attempt: `publish` must not fall back to an older build
             reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             write_json_atomic(ledger, {"run_id": ctx.run_id, "gate": "failed", "error": reason})
             raise
         stat["mode"] = f"incremental from {since}" if since else "full"
+        if len(windows) > 1:
+            stat["mode"] += f", in {len(windows)} windows of {ctx.settings.build_chunk_days} days"
         stat["tables"] = counts
     with ctx.stage_timer("gate_marts") as stat:
         results = gate_marts(ctx, target)

@@ -70,10 +70,12 @@ def seed_frames(universe: Universe) -> dict[str, pl.DataFrame]:
 
 
 # An incremental build recomputes the marts from `since` on, reading staged data from this many
-# days earlier: the longest history any model needs (30-day windows of z-scores over 7-day OI
-# changes, the 14-day look-back of liquidation levels) plus a margin. Rows before `since` are
-# carried over from the published warehouse. tests/warehouse checks incremental == full.
-INCREMENTAL_LOOKBACK_DAYS = 45
+# days earlier: the longest history any model needs plus a margin. The longest chain is the
+# watch-list's 30-day change of the risk score: the score 30 days back rests on 30-day windows
+# (funding and OI z-scores) and the 14-day look-back of liquidation levels, 60 days in all.
+# Rows before `since` are carried over from the published warehouse (or, in a build in
+# windows, from the window before). tests/e2e/test_risk_marts.py checks incremental == full.
+INCREMENTAL_LOOKBACK_DAYS = 75
 
 
 def window_start(since: date | None) -> date | None:
@@ -81,14 +83,21 @@ def window_start(since: date | None) -> date | None:
     return since - timedelta(days=INCREMENTAL_LOOKBACK_DAYS) if since else None
 
 
-def staged_files(lake: Lake, datasets: list[str], since: date | None) -> dict[str, list[str]]:
+def staged_files(
+    lake: Lake, datasets: list[str], since: date | None, until: date | None = None
+) -> dict[str, list[str]]:
     """The staged partitions the build reads, per canonical dataset: all of them, or the window
-    an incremental build from `since` needs. Files are listed explicitly, so DuckDB reads no
-    other partition. Every dataset in `datasets` must have data."""
+    an incremental build from `since` needs, up to `until` (None: the last). Files are listed
+    explicitly, so DuckDB reads no other partition. Every dataset in `datasets` must have
+    data."""
     first = window_start(since)
     files = {}
     for dataset in SCHEMAS:
-        days = [d for d in lake.staged_days(dataset) if first is None or d >= first]
+        days = [
+            d
+            for d in lake.staged_days(dataset)
+            if (first is None or d >= first) and (until is None or d <= until)
+        ]
         files[dataset] = [str(lake.staged_file(dataset, d)) for d in days]
     missing = [d for d in datasets if not files[d]]
     if missing:
@@ -138,15 +147,17 @@ def build_warehouse(
     datasets: list[str],
     since: date | None = None,
     base: Path | None = None,
+    until: date | None = None,
 ) -> dict[str, int]:
     """Build every model into `target` (a new file); returns row counts of the tables.
 
-    With `since` and `base` (the published warehouse built from the same models), only the
-    marts from `since` on are recomputed, from a window of staged data; older rows are copied.
+    With `since` and `base` (a warehouse built from the same models: the published one, or
+    the previous window of a chained build), only the marts from `since` on are recomputed,
+    from a window of staged data; older rows are copied. `until`: the last staged day read.
     """
     if (since is None) != (base is None):
         raise ValueError("an incremental build needs both `since` and `base`")
-    files = staged_files(lake, datasets, since)
+    files = staged_files(lake, datasets, since, until)
     models = build_order(discover())
     docs = load_docs()
     target.parent.mkdir(parents=True, exist_ok=True)

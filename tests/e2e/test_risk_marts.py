@@ -87,10 +87,10 @@ def test_spearman_matches_a_hand_computed_value():
 
 @pytest.fixture(scope="module")
 def long_history(tmp_path_factory) -> Path:
-    """A demo run long enough (53 days) that an incremental build's 45-day window excludes data."""
+    """A demo run long enough (85 days) that an incremental build's 75-day window excludes data."""
     data = tmp_path_factory.mktemp("long") / "data"
     run_cli(
-        "run", "--start", "2025-12-20", "--end", "2026-02-10", "--data-dir", str(data), check=True
+        "run", "--start", "2025-11-18", "--end", "2026-02-10", "--data-dir", str(data), check=True
     )
     return data
 
@@ -103,10 +103,33 @@ def test_incremental_build_equals_full_rebuild(long_history):
     builds = sorted((long_history / "warehouse" / "builds").glob("*.duckdb"))
     incremental = builds[-1]
     assert incremental.stem != info["build"]
-    for table in ["fct_asset_daily", "fct_sector_daily", *RISK_MARTS]:
+    for table in ["fct_asset_daily", "fct_sector_daily", "fct_watchlist_daily", *RISK_MARTS]:
         full = query(published, f"select * from marts.{table} order by all")
         inc = query(incremental, f"select * from marts.{table} order by all")
         # sums in a different order differ in the last bits: compare to 1e-9 relative
         assert_frame_equal(full, inc, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
         recomputed = inc.filter(pl.col("date") >= date(2026, 2, 9))
         assert recomputed.height > 0, table
+
+
+def test_a_build_in_windows_equals_one_full_build(long_history):
+    """A long build goes in windows (each an incremental build on the one before, so its
+    memory follows the window): with 20-day windows the 85 days take 5, and every mart equals
+    the published single full build's."""
+    published = long_history / "warehouse" / "tokenrisk.duckdb"
+    result = run_cli(
+        "build",
+        "--data-dir",
+        str(long_history),
+        env={"TOKENRISK_BUILD_CHUNK_DAYS": "20"},
+        check=True,
+    )
+    assert "full, in 5 windows of 20 days" in result.stdout
+    builds = sorted((long_history / "warehouse" / "builds").glob("*.duckdb"))
+    windowed = builds[-1]
+    assert not list(windowed.parent.glob(".*.duckdb"))  # the window files are gone
+    for table in ["fct_asset_daily", "fct_sector_daily", "fct_watchlist_daily", *RISK_MARTS]:
+        full = query(published, f"select * from marts.{table} order by all")
+        win = query(windowed, f"select * from marts.{table} order by all")
+        assert full.height > 0, table
+        assert_frame_equal(full, win, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
