@@ -272,7 +272,11 @@ def gate_build(ctx: RunContext, build_file: Path) -> dict:
     if ctx.lake.url is not None:  # built on another worker: its build, by run id
         build_file = ctx.lake.build_file(build_file.stem)
         ctx.lake.sync.pull_build(build_file.stem)
-    results = gate_marts(ctx, build_file)
+    # the rows the build computed: an incremental build's ledger names its first day
+    ledger = ctx.lake.build_ledger(build_file.stem)
+    mode = str(json.loads(ledger.read_text()).get("mode", "")) if ledger.exists() else ""
+    since = date.fromisoformat(mode.split(":", 1)[1]) if mode.startswith("incremental:") else None
+    results = gate_marts(ctx, build_file, since=since)
     _require_passed(results)
     return {r.dataset: r.n_rows for r in results}
 

@@ -90,19 +90,22 @@ def verify_staged_inputs(ctx: RunContext, first: date | None = None) -> None:
 
 
 def mart_frames(
-    con: duckdb.DuckDBPyConnection, table: str, ctx: RunContext
+    con: duckdb.DuckDBPyConnection, table: str, ctx: RunContext, since: date | None = None
 ) -> dict[str, pl.DataFrame]:
-    rows = query_frame(con, f"select * from marts.{table} order by all")
+    """The frames the marts suite of `table` checks: its rows from `since` on (all: None)."""
+    since_sql = f"date '{since.isoformat()}'" if since else "date '0001-01-01'"
+    rows = query_frame(con, f"select * from marts.{table} where date >= {since_sql} order by all")
     if table == "fct_sector_daily":
         members = {name: len(s.members) for name, s in ctx.universe.sectors.items()}
         rows = rows.with_columns(n_members=pl.col("sector").replace_strict(members, default=None))
         recon = query_frame(
             con,
-            """
+            f"""
             select s.date, s.sector,
                 (s.market_cap_usd - sum(a.market_cap_usd)) / s.market_cap_usd as cap_relative_diff
             from marts.fct_sector_daily as s
             join marts.fct_asset_daily as a on a.date = s.date and a.sector = s.sector
+            where s.date >= {since_sql}
             group by s.date, s.sector, s.market_cap_usd
             order by 1, 2
             """,
@@ -112,7 +115,7 @@ def mart_frames(
         # the OI-weighted funding must lie between the venues' own annualised funding
         bounds = query_frame(
             con,
-            """
+            f"""
             with venue as (
                 select date, venue, asset, funding_annualized as f
                 from intermediate.int_venue_funding_daily
@@ -121,7 +124,7 @@ def mart_frames(
                    min(v.f) - 1e-9 as venue_min, max(v.f) + 1e-9 as venue_max
             from marts.fct_derivatives_daily as d
             join venue as v on v.date = d.date and v.asset = d.asset
-            where d.funding_rate_annualized is not null
+            where d.funding_rate_annualized is not null and d.date >= {since_sql}
             group by all
             order by 1, 2
             """,
@@ -130,7 +133,9 @@ def mart_frames(
     return {"rows": rows}
 
 
-def gate_marts(ctx: RunContext, build_file: Path) -> list[GateResult]:
+def gate_marts(ctx: RunContext, build_file: Path, since: date | None = None) -> list[GateResult]:
+    """The marts suites on a build file: the rows from `since` on (the days a build recomputed;
+    rows it carried over passed the gate of the build they come from), or all of them."""
     con = duckdb.connect(str(build_file), read_only=True)
     try:
         tables = mart_tables(con)
@@ -140,7 +145,8 @@ def gate_marts(ctx: RunContext, build_file: Path) -> list[GateResult]:
                 checks = mart_suite(table, ctx.universe)
             except KeyError:
                 continue
-            results.append(run_checks("marts", table, mart_frames(con, table, ctx), checks, "date"))
+            frames = mart_frames(con, table, ctx, since)
+            results.append(run_checks("marts", table, frames, checks, "date"))
     finally:
         con.close()
     return results
@@ -184,14 +190,16 @@ def build_windows(ctx: RunContext, since: date | None) -> list[tuple[date | None
 
 def build_in_windows(
     ctx: RunContext, target: Path, since: date | None, base: Path | None
-) -> tuple[dict[str, int], list]:
+) -> tuple[dict[str, int], list, list[GateResult]]:
     """Build into `target`; a long span goes window by window, each window an incremental
     build on the file of the one before (as the nightly build is on the published file), so
-    DuckDB's memory follows the window, not the history. Window files are dot-files beside
-    the target, removed as soon as the next window has read them."""
+    DuckDB's memory follows the window, not the history. Each window but the last is gated
+    on the rows it computed before the next one builds on it (the last is gated by `build`).
+    Window files are dot-files beside the target, removed once the next window has read them."""
     windows = build_windows(ctx, since)
     previous = base
     counts: dict[str, int] = {}
+    results: list[GateResult] = []
     for i, (start, until) in enumerate(windows):
         last = i == len(windows) - 1
         out = target if last else target.with_name(f".{target.stem}.window{i}.duckdb")
@@ -209,7 +217,18 @@ def build_in_windows(
         if previous is not None and previous != base:
             previous.unlink(missing_ok=True)
         previous = out
-    return counts, windows
+        if not last:
+            gated = gate_marts(ctx, out, since=start)
+            results.extend(gated)
+            failed = [r for r in gated if not r.success]
+            if failed:
+                save_gate_results(ctx, "marts", gated)
+                out.unlink(missing_ok=True)
+                raise GateFailed(
+                    f"{failed[0].describe_failure()} (build window {start or 'start'} to {until})",
+                    [r.to_json() for r in failed],
+                )
+    return counts, windows, results
 
 
 def build(ctx: RunContext, since: date | None = None) -> Path:
@@ -229,7 +248,7 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
             ctx.lake.sync.pull_staged(sorted(SCHEMAS), since=first)
             verify_staged_inputs(ctx, first)
             target = ctx.lake.build_file(ctx.run_id)
-            counts, windows = build_in_windows(ctx, target, since, base)
+            counts, windows, results = build_in_windows(ctx, target, since, base)
         except Exception as exc:
             # record the failed attempt: `publish` must not fall back to an older build
             reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -240,7 +259,8 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
             stat["mode"] += f", in {len(windows)} windows of {ctx.settings.build_chunk_days} days"
         stat["tables"] = counts
     with ctx.stage_timer("gate_marts") as stat:
-        results = gate_marts(ctx, target)
+        # the rows this build computed (older ones come from a gated build)
+        results += gate_marts(ctx, target, since=windows[-1][0])
         save_gate_results(ctx, "marts", results)
         passed = all(r.success for r in results)
         write_json_atomic(
