@@ -128,6 +128,24 @@ def with_interval_hours(lf: pl.LazyFrame, default: float = 8.0) -> pl.LazyFrame:
     return lf.join(times, on=["_body", "ts"], how="left", maintain_order="left")
 
 
+def funding_rows(venue: str) -> Callable[[pl.DataFrame, str], pl.DataFrame]:
+    """`rows` of a funding history without mark prices (Bybit, OKX): rate, settlement time and
+    the interval measured within each body."""
+
+    def rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
+        return finish(
+            df,
+            "funding_rates",
+            where,
+            ["funding_rate"],
+            {"ts": ms_to_ts("ms")},
+            lambda lf: with_interval_hours(lf.sort("_body", "ts")),
+            {"venue": pl.lit(venue), "mark_price": pl.lit(None, pl.Float64)},
+        )
+
+    return rows
+
+
 def instrument_columns(inst: Instrument, rows: list) -> dict[str, pl.Series]:
     """The instrument of a body as columns: asset, multiplier (`_m`), contract size."""
     return {

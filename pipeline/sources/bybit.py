@@ -33,12 +33,12 @@ from pipeline.sources.base import (
     constant,
     day_bounds_ms,
     finish,
+    funding_rows,
     instrument_columns,
     load_json,
     ms_to_ts,
     object_columns,
     resolve_instrument,
-    with_interval_hours,
 )
 
 SOURCE = "bybit"
@@ -182,18 +182,6 @@ def _kline_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
     )
 
 
-def _funding_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
-    return finish(
-        df,
-        "funding_rates",
-        where,
-        ["funding_rate"],
-        {"ts": ms_to_ts("ms")},
-        lambda lf: with_interval_hours(lf.sort("_body", "ts")),
-        {"venue": pl.lit(SOURCE), "mark_price": pl.lit(None, pl.Float64)},
-    )
-
-
 def _open_interest_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
     return finish(
         df,
@@ -231,7 +219,7 @@ def _account_ratio_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
 parse_kline = TwoStep(_kline_columns, _kline_rows)
 parse_funding = TwoStep(
     _object_body("funding_rates", {"fundingRateTimestamp": "ms", "fundingRate": "funding_rate"}),
-    _funding_rows,
+    funding_rows(SOURCE),
 )
 parse_open_interest = TwoStep(_object_body("open_interest"), _open_interest_rows)
 parse_account_ratio = TwoStep(

@@ -29,18 +29,20 @@ METRICS = {
 }
 
 
-def flow_requests(ctx: FetchContext) -> list[RequestSpec]:
-    covered = set(ctx.cfg.assets or [])
+def asset_metric_requests(
+    ctx: FetchContext, dataset: str, metrics: list[str], covered: set[str]
+) -> list[RequestSpec]:
+    """One asset-metrics request per covered asset for the day (exchange flows, network)."""
     return [
         RequestSpec(
             source=SOURCE,
-            dataset="exchange_flows",
+            dataset=dataset,
             key=asset.symbol,
             day=ctx.day,
             url=f"{ctx.cfg.base_url}/timeseries/asset-metrics",
             params={
                 "assets": asset.coinmetrics_id or asset.symbol.lower(),
-                "metrics": ",".join(METRICS),
+                "metrics": ",".join(metrics),
                 "frequency": "1d",
                 "start_time": ctx.day.isoformat(),
                 "end_time": ctx.day.isoformat(),
@@ -50,6 +52,10 @@ def flow_requests(ctx: FetchContext) -> list[RequestSpec]:
         for asset in ctx.universe.assets
         if asset.symbol in covered
     ]
+
+
+def flow_requests(ctx: FetchContext) -> list[RequestSpec]:
+    return asset_metric_requests(ctx, "exchange_flows", list(METRICS), set(ctx.cfg.assets or []))
 
 
 def next_page(spec: RequestSpec, body: str, pages: int) -> RequestSpec | None:

@@ -27,25 +27,7 @@ METRICS = {"AdrActCnt": "active_addresses", "TxCnt": "tx_count"}
 
 def network_requests(ctx: FetchContext) -> list[RequestSpec]:
     covered = set(load_watchlist().onchain.assets)
-    return [
-        RequestSpec(
-            source=SOURCE,
-            dataset="onchain_activity",
-            key=asset.symbol,
-            day=ctx.day,
-            url=f"{ctx.cfg.base_url}/timeseries/asset-metrics",
-            params={
-                "assets": asset.coinmetrics_id or asset.symbol.lower(),
-                "metrics": ",".join(METRICS),
-                "frequency": "1d",
-                "start_time": ctx.day.isoformat(),
-                "end_time": ctx.day.isoformat(),
-                "page_size": str(ctx.cfg.page_limit or 1000),
-            },
-        )
-        for asset in ctx.universe.assets
-        if asset.symbol in covered
-    ]
+    return coinmetrics.asset_metric_requests(ctx, "onchain_activity", list(METRICS), covered)
 
 
 def parse_network_metrics(body: str | bytes, key: str) -> pl.DataFrame:

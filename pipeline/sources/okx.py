@@ -32,12 +32,12 @@ from pipeline.sources.base import (
     array_columns,
     day_bounds_ms,
     finish,
+    funding_rows,
     instrument_columns,
     load_json,
     ms_to_ts,
     object_columns,
     resolve_instrument,
-    with_interval_hours,
 )
 
 SOURCE = "okx"
@@ -213,18 +213,6 @@ def _funding_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     return object_columns(data, fields, where, instrument_columns(inst, data)), where
 
 
-def _funding_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
-    return finish(
-        df,
-        "funding_rates",
-        where,
-        ["funding_rate"],
-        {"ts": ms_to_ts("ms")},
-        lambda lf: with_interval_hours(lf.sort("_body", "ts")),
-        {"venue": pl.lit(SOURCE), "mark_price": pl.lit(None, pl.Float64)},
-    )
-
-
 def _open_interest_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = f"okx open_interest ({key or 'instId from body'})"
     data = _data(body, where)
@@ -315,7 +303,7 @@ def _liquidation_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
 
 # the parsers (two steps: stage runs the second once over a day's bodies)
 parse_candles = TwoStep(_candle_columns, _candle_rows)
-parse_funding = TwoStep(_funding_columns, _funding_rows)
+parse_funding = TwoStep(_funding_columns, funding_rows(SOURCE))
 parse_open_interest = TwoStep(_open_interest_columns, _open_interest_rows)
 parse_liquidations = TwoStep(_liquidation_columns, _liquidation_rows)
 
