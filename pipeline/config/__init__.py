@@ -200,7 +200,7 @@ class Settings(BaseSettings):
     stage_chunk_days: int = Field(default=31, ge=1)
     # a build recomputing more days than this goes in windows of this many days, each an
     # incremental build on the one before, so its memory does not grow with the history
-    build_chunk_days: int = Field(default=90, ge=1)
+    build_chunk_days: int = Field(default=180, ge=1)
     build_memory_limit: str = Field(
         default="2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
     )
