@@ -272,11 +272,10 @@ def gate_build(ctx: RunContext, build_file: Path) -> dict:
     if ctx.lake.url is not None:  # built on another worker: its build, by run id
         build_file = ctx.lake.build_file(build_file.stem)
         ctx.lake.sync.pull_build(build_file.stem)
-    # the rows the build computed: an incremental build's ledger names its first day
+    # the rows the build's own gate checked (its ledger names the first day; none: all)
     ledger = ctx.lake.build_ledger(build_file.stem)
-    mode = str(json.loads(ledger.read_text()).get("mode", "")) if ledger.exists() else ""
-    since = date.fromisoformat(mode.split(":", 1)[1]) if mode.startswith("incremental:") else None
-    results = gate_marts(ctx, build_file, since=since)
+    first = json.loads(ledger.read_text()).get("gated_from") if ledger.exists() else None
+    results = gate_marts(ctx, build_file, since=date.fromisoformat(first) if first else None)
     _require_passed(results)
     return {r.dataset: r.n_rows for r in results}
 

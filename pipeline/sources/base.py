@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -128,30 +127,32 @@ def with_interval_hours(lf: pl.LazyFrame, default: float = 8.0) -> pl.LazyFrame:
     return lf.join(times, on=["_body", "ts"], how="left", maintain_order="left")
 
 
-def funding_rows(venue: str) -> Callable[[pl.DataFrame, str], pl.DataFrame]:
-    """`rows` of a funding history without mark prices (Bybit, OKX): rate, settlement time and
-    the interval measured within each body."""
+def funding_rows(venue: str, mark: bool = False) -> Callable[[pl.DataFrame, str], pl.DataFrame]:
+    """`rows` of a funding history: rate, settlement time, the settlement interval measured
+    within each body (8 h when it holds one settlement), and with `mark` the mark price from
+    a `mark` column in venue units (Binance), else NULL (Bybit, OKX)."""
+    floats = ["funding_rate", "mark"] if mark else ["funding_rate"]
+    mark_price = pl.col("mark") / pl.col("_m") if mark else pl.lit(None, pl.Float64)
 
     def rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
         return finish(
             df,
             "funding_rates",
             where,
-            ["funding_rate"],
+            floats,
             {"ts": ms_to_ts("ms")},
             lambda lf: with_interval_hours(lf.sort("_body", "ts")),
-            {"venue": pl.lit(venue), "mark_price": pl.lit(None, pl.Float64)},
+            {"venue": pl.lit(venue), "mark_price": mark_price},
         )
 
     return rows
 
 
 def instrument_columns(inst: Instrument, rows: list) -> dict[str, pl.Series]:
-    """The instrument of a body as columns: asset, multiplier (`_m`), contract size."""
+    """The instrument of a body as columns: asset and multiplier (`_m`)."""
     return {
         "asset": constant(inst.asset, rows, pl.String),
         "_m": constant(inst.multiplier, rows, pl.Float64),
-        "_contract": constant(inst.contract_size, rows, pl.Float64),
     }
 
 
@@ -209,7 +210,6 @@ def array_columns(
     return pl.DataFrame({**columns, **(extra or {})})
 
 
-Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 Step = dict[str, pl.Expr] | Callable[[pl.LazyFrame], pl.LazyFrame]
 
 

@@ -40,13 +40,13 @@ from pipeline.sources.base import (
     constant,
     day_bounds_ms,
     finish,
+    funding_rows,
     instrument_columns,
     load_json,
     ms_to_ts,
     object_columns,
     resolve_instrument,
     to_float,
-    with_interval_hours,
 )
 
 SOURCE = "binance"
@@ -267,19 +267,6 @@ def _funding_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     return object_columns(rows, fields, where, extra), where
 
 
-def _funding_rows(df: pl.DataFrame, where: str) -> pl.DataFrame:
-    # the settlement interval: the spacing of consecutive settlements (8 h when only one)
-    return finish(
-        df,
-        "funding_rates",
-        where,
-        ["funding_rate", "mark"],
-        {"ts": ms_to_ts("ms")},
-        lambda lf: with_interval_hours(lf.sort("_body", "ts")),
-        {"venue": pl.lit(SOURCE), "mark_price": pl.col("mark") / pl.col("_m")},
-    )
-
-
 def _open_interest_columns(body: str | bytes, key: str) -> tuple[pl.DataFrame, str]:
     where = _where("open_interest", key)
     rows = _rows(body, where)
@@ -454,7 +441,7 @@ def _archive_ratios(body: bytes, key: str) -> pl.DataFrame:
 # the parsers (two steps: stage runs the second once over a day's bodies)
 parse_klines = TwoStep(_kline_columns("perp_klines"), _kline_rows)
 parse_taker_volume = TwoStep(_kline_columns("taker_volume"), _taker_rows)
-parse_funding = TwoStep(_funding_columns, _funding_rows)
+parse_funding = TwoStep(_funding_columns, funding_rows(SOURCE, mark=True))
 parse_open_interest = TwoStep(
     _open_interest_columns, _open_interest_rows, binary=_archive_open_interest
 )

@@ -271,6 +271,8 @@ def build(ctx: RunContext, since: date | None = None) -> Path:
                 "tables": counts,
                 "models": models_fingerprint(),
                 "mode": stat_mode(since),
+                # the first day the marts gate checked (None: all); the DAG re-gates the same
+                "gated_from": str(windows[-1][0]) if windows[-1][0] else None,
                 "sha256": sha256_file(target),
             },
         )
